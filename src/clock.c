@@ -1,0 +1,128 @@
+/* The event clock: TSC where it is invariant, else CLOCK_MONOTONIC, or a
+ * user clock. Events store raw ticks; only flush converts them. */
+#include "clock.h"
+
+#include <string.h>
+
+__extension__ typedef unsigned __int128 u128;
+
+int cflame__clock_mode = CFLAME__CLOCK_MONO;
+static cflame_clock_fn user_fn;
+static void *user_ctx;
+static int forced = CFLAME_CLOCK_AUTO;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* ns = ticks * mult >> 32; mult == 1 << 32 when ticks already are ns. */
+static uint64_t mult = UINT64_C(1) << 32;
+static uint64_t cal_tsc0, cal_ns0; /* calibration origin */
+
+uint64_t cflame__clock_now_slow(void) {
+  switch (cflame__clock_mode) {
+  case CFLAME__CLOCK_TSC:
+    return cflame__plat_tsc();
+  case CFLAME__CLOCK_USER:
+    return user_fn(user_ctx);
+  default:
+    return cflame__plat_monotonic_ns();
+  }
+}
+
+static void pick(void) {
+  if (user_fn)
+    cflame__clock_mode = CFLAME__CLOCK_USER;
+  else if (forced != CFLAME_CLOCK_MONOTONIC && CFLAME__HAVE_TSC &&
+           cflame__plat_tsc_usable())
+    cflame__clock_mode = CFLAME__CLOCK_TSC;
+  else
+    cflame__clock_mode = CFLAME__CLOCK_MONO;
+  mult = UINT64_C(1) << 32;
+}
+
+static void init_once_fn(void) {
+  pick();
+}
+
+void cflame__clock_init(void) {
+  pthread_once(&init_once, init_once_fn);
+}
+
+void cflame__clock_session_start(void) {
+  cflame__clock_init();
+  if (cflame__clock_mode == CFLAME__CLOCK_TSC) {
+    cal_ns0 = cflame__plat_monotonic_ns();
+    cal_tsc0 = cflame__plat_tsc();
+  }
+}
+
+void cflame__clock_calibrate(void) {
+  if (cflame__clock_mode != CFLAME__CLOCK_TSC)
+    return;
+  /* Measure the rate over the whole session so far, at least 10 ms, so the
+   * error shrinks as the program runs; short runs pay the 10 ms once. */
+  uint64_t ns, tsc;
+  do {
+    ns = cflame__plat_monotonic_ns();
+    tsc = cflame__plat_tsc();
+  } while (ns - cal_ns0 < 10000000u);
+  uint64_t dt = tsc - cal_tsc0;
+  if (dt == 0)
+    return;
+  mult = (uint64_t)(((u128)(ns - cal_ns0) << 32) / dt);
+}
+
+uint64_t cflame__clock_to_ns(uint64_t ticks) {
+  if (mult == UINT64_C(1) << 32)
+    return ticks;
+  return (uint64_t)(((u128)ticks * mult) >> 32);
+}
+
+static int busy(void) {
+  return ld_acquire(&cflame__live) != 0;
+}
+
+int cflame_clock_set(cflame_clock_fn fn, void *ctx) {
+  cflame__clock_init();
+  pthread_mutex_lock(&cflame__sink_lock);
+  int rc = 0;
+  if (busy()) {
+    rc = CFLAME_EBUSY;
+  } else {
+    user_fn = fn;
+    user_ctx = ctx;
+    pick();
+  }
+  pthread_mutex_unlock(&cflame__sink_lock);
+  return rc;
+}
+
+int cflame_clock_use(cflame_clock_source_t source) {
+  if (source != CFLAME_CLOCK_AUTO && source != CFLAME_CLOCK_TSC &&
+      source != CFLAME_CLOCK_MONOTONIC)
+    return CFLAME_EINVAL;
+  if (source == CFLAME_CLOCK_TSC &&
+      !(CFLAME__HAVE_TSC && cflame__plat_tsc_usable()))
+    return CFLAME_EINVAL;
+  cflame__clock_init();
+  pthread_mutex_lock(&cflame__sink_lock);
+  int rc = 0;
+  if (busy()) {
+    rc = CFLAME_EBUSY;
+  } else {
+    forced = source;
+    pick();
+  }
+  pthread_mutex_unlock(&cflame__sink_lock);
+  return rc;
+}
+
+const char *cflame_clock_name(void) {
+  cflame__clock_init();
+  switch (cflame__clock_mode) {
+  case CFLAME__CLOCK_TSC:
+    return "tsc";
+  case CFLAME__CLOCK_USER:
+    return "user";
+  default:
+    return "monotonic";
+  }
+}

@@ -1,0 +1,29 @@
+/* Private to cflame: the event clock. Ticks are converted to ns at flush. */
+#ifndef CFLAME_CLOCK_H
+#define CFLAME_CLOCK_H
+
+#include "internal.h"
+#include "platform.h"
+
+enum { CFLAME__CLOCK_TSC = 0, CFLAME__CLOCK_MONO = 1, CFLAME__CLOCK_USER = 2 };
+
+extern int cflame__clock_mode;
+uint64_t cflame__clock_now_slow(void);
+
+/* One read per enter/exit; the TSC case stays inline. */
+static inline uint64_t cflame__now(void) {
+  if (cflame_likely(cflame__clock_mode == CFLAME__CLOCK_TSC))
+    return cflame__plat_tsc();
+  return cflame__clock_now_slow();
+}
+
+/* Picks the source on first use (idempotent). */
+void cflame__clock_init(void);
+/* Starts calibration for a new session (sink lock held). */
+void cflame__clock_session_start(void);
+/* Converts a tick count to ns with the best rate known now. */
+uint64_t cflame__clock_to_ns(uint64_t ticks);
+/* Refreshes the tick rate (sink lock held); cheap once calibrated. */
+void cflame__clock_calibrate(void);
+
+#endif /* CFLAME_CLOCK_H */

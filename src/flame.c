@@ -1,0 +1,550 @@
+/* The flame sink: turns per-thread call trees (aggregate) or slice records
+ * (stream) into folded-stack lines, and the guard that owns it. */
+#include "clock.h"
+#include "internal.h"
+#include "platform.h"
+#include "writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+pthread_mutex_t cflame__sink_lock = PTHREAD_MUTEX_INITIALIZER;
+extern int cflame__session_stream;
+extern size_t cflame__session_ring;
+
+/* A guard is never freed: a dropped one must stay safe to drop again. */
+struct cflame_guard_s {
+  uint64_t session;
+  cflame_guard_t *next;
+};
+
+#define COUNT_MAX (UINT64_C(1) << 53) /* FORMAT.md rule 5 */
+
+typedef struct strbuf_s {
+  char *p;
+  size_t len, cap;
+  int oom;
+} strbuf_t;
+
+typedef struct entry_s {
+  size_t off, len; /* stack text in the batch buffer */
+  uint64_t ns;
+} entry_t;
+
+static struct {
+  cflame_guard_t *guard;    /* installed guard, or NULL */
+  cflame_guard_t *dropped;  /* every guard ever dropped */
+  cflame_flame_opts_t opts;
+  cflame__writer_t w;
+  uint64_t total_ns;        /* grand total written (rule 5) */
+  uint64_t forked_session;  /* session inherited by a fork child */
+  strbuf_t line;            /* scratch for one stack */
+  strbuf_t batch;           /* aggregate: all stacks of one flush */
+  entry_t *entries;
+  size_t nentries, centries;
+} sink;
+
+static uint64_t session_counter;
+
+/* --- small buffers ----------------------------------------------------- */
+
+static void sb_put(strbuf_t *b, const char *s, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+      b->oom = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+
+static void sb_free(strbuf_t *b) {
+  free(b->p);
+  memset(b, 0, sizeof *b);
+}
+
+static size_t u64_dec(char *out, uint64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  do
+    tmp[n++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  for (size_t i = 0; i < n; i++)
+    out[i] = tmp[n - 1 - i];
+  return n;
+}
+
+/* --- frame text -------------------------------------------------------- */
+
+static const char truncated_frame[] = "[truncated]";
+
+/* The frame of a callsite under this session's options, built once. */
+static void put_frame(strbuf_t *b, uint32_t id) {
+  if (id == CFLAME__ID_TRUNCATED) {
+    sb_put(b, truncated_frame, sizeof truncated_frame - 1);
+    return;
+  }
+  cflame__site_t *s = cflame__registry_site(id);
+  if (!s) {
+    sb_put(b, "[unknown]", 9);
+    return;
+  }
+  uint64_t session = ld_relaxed(&cflame__live);
+  if (s->frame_session != session || !s->frame) {
+    strbuf_t f = {0};
+    if (sink.opts.module_path && s->target[0]) {
+      sb_put(&f, s->target, strlen(s->target));
+      sb_put(&f, "::", 2);
+    }
+    sb_put(&f, s->name, strlen(s->name));
+    if (sink.opts.file_and_line) {
+      char num[24];
+      sb_put(&f, ":", 1);
+      sb_put(&f, s->file, strlen(s->file));
+      sb_put(&f, ":", 1);
+      sb_put(&f, num, u64_dec(num, (uint64_t)(s->line < 0 ? 0 : s->line)));
+    }
+    if (f.oom) {
+      sb_free(&f);
+      sb_put(b, s->name, strlen(s->name));
+      return;
+    }
+    free(s->frame);
+    s->frame = f.p;
+    s->frame_len = f.len;
+    s->frame_session = session;
+  }
+  sb_put(b, s->frame, s->frame_len);
+}
+
+static void put_root(strbuf_t *b, const cflame__thread_t *t) {
+  if (sink.opts.threads_collapsed) {
+    sb_put(b, "all-threads", 11);
+  } else if (t->name) {
+    sb_put(b, t->name, strlen(t->name));
+  } else if (t->number == 0) {
+    sb_put(b, "main", 4);
+  } else {
+    char num[24];
+    sb_put(b, "thread-", 7);
+    sb_put(b, num, u64_dec(num, t->number));
+  }
+}
+
+/* Appends "root;frame;...;frame" of node `index` of thread t. */
+static void put_stack(strbuf_t *b, cflame__thread_t *t, uint32_t index) {
+  uint32_t path[CFLAME_MAX_DEPTH + 1];
+  size_t n = 0;
+  while (index != 0 && n < CFLAME_MAX_DEPTH + 1) {
+    cflame__node_t *node = cflame__node_at(t, index);
+    path[n++] = node->cs_id;
+    index = node->parent;
+  }
+  put_root(b, t);
+  while (n > 0) {
+    sb_put(b, ";", 1);
+    put_frame(b, path[--n]);
+  }
+}
+
+/* Clamps a count to rule 5; returns 0 if nothing may be written. */
+static uint64_t admit(uint64_t ns) {
+  if (ns > COUNT_MAX) {
+    cflame__report(CFLAME_ERR_COUNT, "a count above 2^53 ns was clamped");
+    ns = COUNT_MAX;
+  }
+  if (sink.total_ns + ns > COUNT_MAX) {
+    cflame__report(CFLAME_ERR_COUNT, "the file total reached 2^53 ns; "
+                                     "later counts are dropped");
+    ns = COUNT_MAX - sink.total_ns;
+  }
+  sink.total_ns += ns;
+  return ns;
+}
+
+static void write_line(const char *stack, size_t len, uint64_t ns) {
+  char num[24];
+  num[0] = ' ';
+  size_t n = 1 + u64_dec(num + 1, ns);
+  num[n++] = '\n';
+  cflame__writer_put(&sink.w, stack, len);
+  cflame__writer_put(&sink.w, num, n);
+  fetch_add(&cflame__counters.lines_written, 1);
+}
+
+/* --- stream mode ------------------------------------------------------- */
+
+void cflame__flame_drain(cflame__thread_t *t) {
+  cflame__clock_calibrate();
+  uint64_t head = ld_acquire(&t->head);
+  for (uint64_t i = t->tail; i < head; i++) {
+    const cflame__rec_t *r = &t->ring[i & t->ring_mask];
+    if (r->node == 0 && !sink.opts.empty_samples)
+      continue;
+    uint64_t ns = admit(cflame__clock_to_ns(r->ticks));
+    if (ns == 0)
+      continue;
+    sink.line.len = 0;
+    put_stack(&sink.line, t, r->node);
+    if (!sink.line.oom)
+      write_line(sink.line.p, sink.line.len, ns);
+  }
+  st_release(&t->tail, head);
+}
+
+/* --- aggregate mode ---------------------------------------------------- */
+
+static void collect(cflame__thread_t *t) {
+  uint32_t n = ld_acquire(&t->nnodes);
+  for (uint32_t i = 0; i < n; i++) {
+    cflame__node_t *node = cflame__node_at(t, i);
+    uint64_t self = ld_relaxed(&node->self);
+    if (self <= node->flushed)
+      continue;
+    uint64_t ns =
+        cflame__clock_to_ns(self) - cflame__clock_to_ns(node->flushed);
+    node->flushed = self;
+    if (ns == 0 || (i == 0 && !sink.opts.empty_samples))
+      continue;
+    if (sink.nentries == sink.centries) {
+      size_t c = sink.centries ? sink.centries * 2 : 256;
+      entry_t *e = realloc(sink.entries, c * sizeof *e);
+      if (!e)
+        return;
+      sink.entries = e;
+      sink.centries = c;
+    }
+    size_t off = sink.batch.len;
+    put_stack(&sink.batch, t, i);
+    sink.entries[sink.nentries++] = (entry_t){off, sink.batch.len - off, ns};
+  }
+}
+
+static const char *sort_base; /* qsort has no context argument in C11 */
+
+static int entry_cmp(const void *a, const void *b) {
+  const entry_t *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(sort_base + x->off, sort_base + y->off, n);
+  if (c)
+    return c;
+  return (x->len > y->len) - (x->len < y->len);
+}
+
+static void write_batch(void) {
+  if (sink.batch.oom) {
+    cflame__report(CFLAME_ERR_WRITE, "out of memory formatting a flush");
+    return;
+  }
+  sort_base = sink.batch.p;
+  qsort(sink.entries, sink.nentries, sizeof *sink.entries, entry_cmp);
+  for (size_t i = 0; i < sink.nentries;) {
+    entry_t *e = &sink.entries[i];
+    uint64_t ns = 0;
+    size_t j = i;
+    for (; j < sink.nentries && entry_cmp(e, &sink.entries[j]) == 0; j++)
+      ns += sink.entries[j].ns;
+    ns = admit(ns);
+    if (ns)
+      write_line(sink.batch.p + e->off, e->len, ns);
+    i = j;
+  }
+}
+
+/* --- flush ------------------------------------------------------------- */
+
+/* Writes what every thread recorded; frees threads that have exited. */
+static int flush_locked(void) {
+  uint64_t live = ld_relaxed(&cflame__live);
+  int stream = sink.opts.mode == CFLAME_FLAME_STREAM;
+  cflame__clock_calibrate();
+  sink.batch.len = 0;
+  sink.batch.oom = 0;
+  sink.nentries = 0;
+  pthread_mutex_lock(&cflame__threads_lock);
+  cflame__thread_t **pp = &cflame__threads;
+  while (*pp) {
+    cflame__thread_t *t = *pp;
+    int current = ld_acquire(&t->session) == live;
+    if (current && stream)
+      cflame__flame_drain(t);
+    else if (current)
+      collect(t);
+    if (t->dead) {
+      *pp = t->next;
+      cflame__stack_free(t);
+    } else {
+      pp = &t->next;
+    }
+  }
+  pthread_mutex_unlock(&cflame__threads_lock);
+  if (!stream)
+    write_batch();
+  int rc = cflame__writer_flush(&sink.w);
+  return rc < 0 ? CFLAME_EIO : 0;
+}
+
+/* --- guard ------------------------------------------------------------- */
+
+static void at_exit(void) {
+  cflame__stack_at_exit();
+  pthread_mutex_lock(&cflame__sink_lock);
+  cflame_guard_t *g = sink.guard;
+  pthread_mutex_unlock(&cflame__sink_lock);
+  if (g)
+    (void)cflame_guard_drop(g);
+}
+
+static void fork_prepare(void) {
+  pthread_mutex_lock(&cflame__sink_lock);
+  pthread_mutex_lock(&cflame__threads_lock);
+}
+
+static void fork_parent(void) {
+  pthread_mutex_unlock(&cflame__threads_lock);
+  pthread_mutex_unlock(&cflame__sink_lock);
+}
+
+static void fork_child(void) {
+  /* The child records nothing and never writes the parent's data: its
+   * copy of the buffer and the trees are the parent's to write. */
+  cflame__stack_after_fork_child();
+  uint64_t live = ld_relaxed(&cflame__live);
+  if (live) {
+    sink.forked_session = live;
+    cflame__writer_discard(&sink.w);
+    if (sink.w.own_fd && sink.w.fd >= 0)
+      cflame__plat_close(sink.w.fd);
+    sink.w.own_fd = 0;
+    sink.w.fd = -1;
+    free(sink.w.buf);
+    sink.w.buf = NULL;
+    sink.guard = NULL;
+    st_release(&cflame__live, 0);
+  }
+  pthread_mutex_unlock(&cflame__threads_lock);
+  pthread_mutex_unlock(&cflame__sink_lock);
+}
+
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+static void hooks(void) {
+  atexit(at_exit);
+  cflame__plat_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+cflame_flame_opts_t cflame_flame_opts_default(void) {
+  cflame_flame_opts_t o;
+  memset(&o, 0, sizeof o);
+  o.mode = CFLAME_FLAME_AGGREGATE;
+  o.empty_samples = true;
+  o.threads_collapsed = false;
+  o.module_path = true;
+  o.file_and_line = false;
+  o.buffer_size = 64 * 1024;
+  o.stream_records = 4096;
+  return o;
+}
+
+static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
+                   const cflame_flame_opts_t *opts_in, cflame_guard_t **out) {
+  cflame_flame_opts_t opts =
+      opts_in ? *opts_in : cflame_flame_opts_default();
+  int rc = 0;
+  if (!out || (opts.mode != CFLAME_FLAME_AGGREGATE &&
+               opts.mode != CFLAME_FLAME_STREAM)) {
+    rc = CFLAME_EINVAL;
+    goto fail;
+  }
+  *out = NULL;
+  if (opts.buffer_size == 0)
+    opts.buffer_size = 64 * 1024;
+  if (opts.buffer_size > (size_t)1 << 30)
+    opts.buffer_size = (size_t)1 << 30;
+  size_t ring = 16;
+  while (ring < opts.stream_records && ring < ((size_t)1 << 24))
+    ring *= 2;
+  opts.stream_records = ring;
+  pthread_once(&hooks_once, hooks);
+  cflame__clock_init();
+
+  cflame_guard_t *g = calloc(1, sizeof *g);
+  if (!g) {
+    rc = CFLAME_ENOMEM;
+    goto fail;
+  }
+  pthread_mutex_lock(&cflame__sink_lock);
+  if (ld_relaxed(&cflame__live) != 0) {
+    pthread_mutex_unlock(&cflame__sink_lock);
+    free(g);
+    rc = CFLAME_EBUSY;
+    goto fail;
+  }
+  rc = cflame__writer_open(&sink.w, fn, ctx, fd, own_fd, opts.buffer_size);
+  if (rc < 0) {
+    pthread_mutex_unlock(&cflame__sink_lock);
+    free(g);
+    goto fail;
+  }
+  sink.opts = opts;
+  sink.total_ns = 0;
+  sink.guard = g;
+  g->session = ++session_counter;
+  cflame__session_stream = opts.mode == CFLAME_FLAME_STREAM;
+  cflame__session_ring = opts.stream_records;
+  cflame__clock_session_start();
+  cflame__report_reset();
+  st_release(&cflame__live, g->session);
+  pthread_mutex_unlock(&cflame__sink_lock);
+  *out = g;
+  return 0;
+fail:
+  if (own_fd && fd >= 0)
+    cflame__plat_close(fd);
+  return rc;
+}
+
+int cflame_flame_fd(int fd, const cflame_flame_opts_t *opts,
+                    cflame_guard_t **out) {
+  if (fd < 0)
+    return CFLAME_EINVAL;
+  return install(NULL, NULL, fd, 0, opts, out);
+}
+
+int cflame_flame_writer(cflame_write_fn fn, void *ctx,
+                        const cflame_flame_opts_t *opts,
+                        cflame_guard_t **out) {
+  if (!fn)
+    return CFLAME_EINVAL;
+  return install(fn, ctx, -1, 0, opts, out);
+}
+
+static int open_and_install(const char *path, int nofollow,
+                            const cflame_flame_opts_t *opts,
+                            cflame_guard_t **out) {
+  if (!path || !*path || !out)
+    return CFLAME_EINVAL;
+  if (ld_acquire(&cflame__live) != 0)
+    return CFLAME_EBUSY; /* checked again under the lock */
+  int fd = cflame__plat_open_out(path, nofollow);
+  if (fd < 0) {
+    st_relaxed(&cflame__counters.last_errno, -fd);
+    return CFLAME_EOPEN;
+  }
+  return install(NULL, NULL, fd, 1, opts, out);
+}
+
+int cflame_flame_file(const char *path, const cflame_flame_opts_t *opts,
+                      cflame_guard_t **out) {
+  return open_and_install(path, 0, opts, out);
+}
+
+int cflame_guard_flush(cflame_guard_t *g) {
+  if (!g)
+    return CFLAME_EINVAL;
+  pthread_mutex_lock(&cflame__sink_lock);
+  int rc;
+  if (g->session == sink.forked_session)
+    rc = CFLAME_ECHILD;
+  else if (g != sink.guard)
+    rc = CFLAME_ECLOSED;
+  else
+    rc = flush_locked();
+  pthread_mutex_unlock(&cflame__sink_lock);
+  return rc;
+}
+
+int cflame_guard_drop(cflame_guard_t *g) {
+  if (!g)
+    return 0;
+  pthread_mutex_lock(&cflame__sink_lock);
+  int rc = 0;
+  if (g == sink.guard) {
+    rc = flush_locked();
+    st_release(&cflame__live, 0);
+    if (cflame__writer_close(&sink.w) < 0)
+      rc = CFLAME_EIO;
+    sink.guard = NULL;
+    g->next = sink.dropped;
+    sink.dropped = g;
+    sb_free(&sink.line);
+    sb_free(&sink.batch);
+    free(sink.entries);
+    sink.entries = NULL;
+    sink.nentries = sink.centries = 0;
+  } else if (g->session == sink.forked_session) {
+    g->next = sink.dropped;
+    sink.dropped = g;
+    sink.forked_session = 0;
+  }
+  pthread_mutex_unlock(&cflame__sink_lock);
+  return rc;
+}
+
+/* --- environment --------------------------------------------------------- */
+
+static int env_bool(const char *var, bool *out) {
+  const char *v = cflame__plat_getenv(var);
+  if (!v || !*v)
+    return 0;
+  if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") ||
+      !strcmp(v, "on")) {
+    *out = true;
+  } else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no") ||
+             !strcmp(v, "off")) {
+    *out = false;
+  } else {
+    cflame__report(CFLAME_ERR_CONFIG,
+                   "%s: expected 0/1/true/false/yes/no/on/off; ignored", var);
+    return -1;
+  }
+  return 0;
+}
+
+int cflame_init_env(cflame_guard_t **out) {
+  if (!out)
+    return CFLAME_EINVAL;
+  *out = NULL;
+  const char *path = cflame__plat_getenv("CFLAME_FLAME");
+  if (!path || !*path)
+    return 0;
+  cflame_flame_opts_t o = cflame_flame_opts_default();
+  const char *mode = cflame__plat_getenv("CFLAME_FLAME_MODE");
+  if (mode && *mode) {
+    if (!strcmp(mode, "aggregate"))
+      o.mode = CFLAME_FLAME_AGGREGATE;
+    else if (!strcmp(mode, "stream"))
+      o.mode = CFLAME_FLAME_STREAM;
+    else
+      cflame__report(CFLAME_ERR_CONFIG,
+                     "CFLAME_FLAME_MODE: expected aggregate or stream; "
+                     "using aggregate");
+  }
+  (void)env_bool("CFLAME_FLAME_EMPTY_SAMPLES", &o.empty_samples);
+  (void)env_bool("CFLAME_FLAME_THREADS_COLLAPSED", &o.threads_collapsed);
+  (void)env_bool("CFLAME_FLAME_MODULE_PATH", &o.module_path);
+  (void)env_bool("CFLAME_FLAME_FILE_AND_LINE", &o.file_and_line);
+  const char *clock = cflame__plat_getenv("CFLAME_CLOCK");
+  if (clock && *clock) {
+    int rc = CFLAME_EINVAL;
+    if (!strcmp(clock, "auto"))
+      rc = cflame_clock_use(CFLAME_CLOCK_AUTO);
+    else if (!strcmp(clock, "tsc"))
+      rc = cflame_clock_use(CFLAME_CLOCK_TSC);
+    else if (!strcmp(clock, "monotonic"))
+      rc = cflame_clock_use(CFLAME_CLOCK_MONOTONIC);
+    if (rc < 0)
+      cflame__report(CFLAME_ERR_CONFIG,
+                     "CFLAME_CLOCK: expected auto, tsc or monotonic (usable "
+                     "here); ignored");
+  }
+  return open_and_install(path, 1, &o, out);
+}

@@ -1,0 +1,116 @@
+/* The buffered writer: whole buffers out, EINTR and short writes retried,
+ * and errors that never tear a line once the fault clears. */
+#include "writer.h"
+#include "platform.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static long fd_write(void *ctx, const void *buf, size_t len) {
+  return cflame__plat_write((int)(intptr_t)ctx, buf, len);
+}
+
+int cflame__writer_open(cflame__writer_t *w, cflame_write_fn fn, void *ctx,
+                        int fd, int own_fd, size_t cap) {
+  memset(w, 0, sizeof *w);
+  if (cap < 4096)
+    cap = 4096;
+  w->buf = malloc(cap);
+  if (!w->buf)
+    return CFLAME_ENOMEM;
+  w->cap = cap;
+  w->fd = fd;
+  w->own_fd = own_fd;
+  if (fn) {
+    w->fn = fn;
+    w->ctx = ctx;
+  } else {
+    w->fn = fd_write;
+    w->ctx = (void *)(intptr_t)fd;
+  }
+  return 0;
+}
+
+/* Writes buf[0..len) out. On a failure after `done` bytes, the rest of the
+ * line that was cut is kept (so the next write completes it) and the whole
+ * lines after it are dropped and counted. */
+static void drain(cflame__writer_t *w) {
+  size_t done = 0;
+  int retries = 0;
+  while (done < w->len) {
+    long n = w->fn(w->ctx, w->buf + done, w->len - done);
+    if (n > 0) {
+      done += (size_t)n;
+      retries = 0;
+      continue;
+    }
+    if (n == -EINTR || (n == 0 && ++retries < 3))
+      continue;
+    int e = n == 0 ? EIO : (int)-n;
+    if (!w->err)
+      w->err = e;
+    st_relaxed(&cflame__counters.last_errno, e);
+    size_t keep = 0;
+    if (done < w->torn || (done > 0 && w->buf[done - 1] != '\n')) {
+      char *nl = memchr(w->buf + done, '\n', w->len - done);
+      keep = nl ? (size_t)(nl - (w->buf + done)) + 1 : w->len - done;
+    }
+    fetch_add(&cflame__counters.bytes_written, done);
+    fetch_add(&cflame__counters.bytes_lost, w->len - done - keep);
+    cflame__report(CFLAME_ERR_WRITE, "write failed: %s; %zu bytes dropped",
+                   strerror(e), w->len - done - keep);
+    memmove(w->buf, w->buf + done, keep);
+    w->len = w->torn = keep;
+    return;
+  }
+  fetch_add(&cflame__counters.bytes_written, done);
+  w->len = w->torn = 0;
+}
+
+void cflame__writer_put(cflame__writer_t *w, const char *p, size_t n) {
+  if (!w->buf)
+    return;
+  while (n > 0) {
+    if (w->len == w->cap) {
+      drain(w);
+      if (w->len == w->cap) { /* nothing could be kept room for */
+        fetch_add(&cflame__counters.bytes_lost, n);
+        return;
+      }
+    }
+    size_t room = w->cap - w->len;
+    size_t k = n < room ? n : room;
+    memcpy(w->buf + w->len, p, k);
+    w->len += k;
+    p += k;
+    n -= k;
+  }
+}
+
+int cflame__writer_flush(cflame__writer_t *w) {
+  if (!w->buf)
+    return 0;
+  if (w->len)
+    drain(w);
+  int e = w->err;
+  w->err = 0;
+  return e ? -e : 0;
+}
+
+int cflame__writer_close(cflame__writer_t *w) {
+  int rc = cflame__writer_flush(w);
+  free(w->buf);
+  w->buf = NULL;
+  w->len = w->cap = 0;
+  if (w->own_fd && w->fd >= 0)
+    cflame__plat_close(w->fd);
+  w->fd = -1;
+  w->own_fd = 0;
+  return rc;
+}
+
+void cflame__writer_discard(cflame__writer_t *w) {
+  w->len = w->torn = 0;
+  w->err = 0;
+}
