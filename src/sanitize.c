@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* Decoder results above U+10FFFF, so they never collide with a character. */
-#define BAD ((uint32_t)0x110000)     /* invalid at the lead byte */
+#define BAD     ((uint32_t)0x110000) /* invalid at the lead byte */
 #define PARTIAL ((uint32_t)0x110001) /* valid so far, cut by the input end */
 
 static const char unknown[] = "[unknown]";

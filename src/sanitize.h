@@ -17,7 +17,8 @@ enum {
   CFLAME__SAN_ROOT = 1u
 };
 
-enum { /* bits of *report */
+/* Bits of *report. */
+enum {
   /* any byte was replaced, removed or the name was empty/NULL */
   CFLAME__SAN_CHANGED = 1u,
   /* input was longer than fit and was clamped */
