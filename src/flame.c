@@ -241,6 +241,8 @@ static int entry_cmp(const void *a, const void *b) {
 }
 
 static void write_batch(void) {
+  if (sink.nentries == 0)
+    return;
   if (sink.batch.oom) {
     cflame__report(CFLAME_ERR_WRITE, "out of memory formatting a flush");
     return;

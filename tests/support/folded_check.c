@@ -262,6 +262,9 @@ static int check_line(const where_t *w, int first, unsigned flags,
 int folded_check(const char *buf, size_t len, unsigned flags,
                  folded_check_error_t *err, size_t *lines_out,
                  unsigned long long *total_out) {
+  static const char empty[1];
+  if (!buf)
+    buf = empty; /* a writer that never wrote leaves a NULL buffer */
   const byte *p = (const byte *)buf, *end = p + len, *nl, *prev = NULL;
   size_t good = 0, prev_len = 0;
   unsigned long long total = 0, line_total;
