@@ -33,6 +33,15 @@ typedef struct entry_s {
   uint64_t ns;
 } entry_t;
 
+/* Stacks with their counts; merged = sorted bytewise, one entry per stack. */
+typedef struct batch_s {
+  strbuf_t text;
+  entry_t *e;
+  size_t n, cap;
+} batch_t;
+
+static void batch_free(batch_t *b);
+
 static struct {
   cflame_guard_t *guard;    /* installed guard, or NULL */
   cflame_guard_t *dropped;  /* every guard ever dropped */
@@ -41,9 +50,9 @@ static struct {
   uint64_t total_ns;        /* grand total written (rule 5) */
   uint64_t forked_session;  /* session inherited by a fork child */
   strbuf_t line;            /* scratch for one stack */
-  strbuf_t batch;           /* aggregate: all stacks of one flush */
-  entry_t *entries;
-  size_t nentries, centries;
+  batch_t batch;     /* aggregate: all stacks of one flush */
+  batch_t retired;   /* aggregate rewrite: exited threads' totals */
+  int64_t rewrite_at;       /* offset where a rewritten file starts, or -1 */
 } sink;
 
 static uint64_t session_counter;
@@ -203,30 +212,41 @@ void cflame__flame_drain(cflame__thread_t *t) {
 
 /* --- aggregate mode ---------------------------------------------------- */
 
-static void collect(cflame__thread_t *t) {
-  uint32_t n = ld_acquire(&t->nnodes);
-  for (uint32_t i = 0; i < n; i++) {
-    cflame__node_t *node = cflame__node_at(t, i);
-    uint64_t self = ld_relaxed(&node->self);
-    if (self <= node->flushed)
-      continue;
-    uint64_t ns =
-        cflame__clock_to_ns(self) - cflame__clock_to_ns(node->flushed);
-    node->flushed = self;
-    if (ns == 0 || (i == 0 && !sink.opts.empty_samples))
-      continue;
-    if (sink.nentries == sink.centries) {
-      size_t c = sink.centries ? sink.centries * 2 : 256;
-      entry_t *e = realloc(sink.entries, c * sizeof *e);
-      if (!e)
-        return;
-      sink.entries = e;
-      sink.centries = c;
+
+static entry_t *batch_slot(batch_t *b) {
+  if (b->n == b->cap) {
+    size_t c = b->cap ? b->cap * 2 : 256;
+    entry_t *e = realloc(b->e, c * sizeof *e);
+    if (!e) {
+      b->text.oom = 1;
+      return NULL;
     }
-    size_t off = sink.batch.len;
-    put_stack(&sink.batch, t, i);
-    sink.entries[sink.nentries++] = (entry_t){off, sink.batch.len - off, ns};
+    b->e = e;
+    b->cap = c;
   }
+  return &b->e[b->n];
+}
+
+static void batch_add(batch_t *b, const char *stack, size_t len,
+                      uint64_t ns) {
+  entry_t *e = batch_slot(b);
+  if (!e)
+    return;
+  *e = (entry_t){b->text.len, len, ns};
+  sb_put(&b->text, stack, len);
+  b->n++;
+}
+
+static void batch_clear(batch_t *b) {
+  b->text.len = 0;
+  b->text.oom = 0;
+  b->n = 0;
+}
+
+static void batch_free(batch_t *b) {
+  sb_free(&b->text);
+  free(b->e);
+  memset(b, 0, sizeof *b);
 }
 
 static const char *sort_base; /* qsort has no context argument in C11 */
@@ -240,47 +260,94 @@ static int entry_cmp(const void *a, const void *b) {
   return (x->len > y->len) - (x->len < y->len);
 }
 
-static void write_batch(void) {
-  if (sink.nentries == 0)
+/* Sorts, sums equal stacks and compacts the text. */
+static void batch_merge(batch_t *b) {
+  if (b->n == 0 || b->text.oom)
     return;
-  if (sink.batch.oom) {
+  sort_base = b->text.p;
+  qsort(b->e, b->n, sizeof *b->e, entry_cmp);
+  batch_t m = {0};
+  for (size_t i = 0; i < b->n;) {
+    uint64_t ns = 0;
+    size_t j = i;
+    for (; j < b->n && entry_cmp(&b->e[i], &b->e[j]) == 0; j++)
+      ns = ns + b->e[j].ns > COUNT_MAX ? COUNT_MAX : ns + b->e[j].ns;
+    batch_add(&m, b->text.p + b->e[i].off, b->e[i].len, ns);
+    i = j;
+  }
+  if (m.text.oom) {
+    batch_free(&m);
+    return;
+  }
+  batch_free(b);
+  *b = m;
+}
+
+static void batch_write(const batch_t *b) {
+  if (b->text.oom) {
     cflame__report(CFLAME_ERR_WRITE, "out of memory formatting a flush");
     return;
   }
-  sort_base = sink.batch.p;
-  qsort(sink.entries, sink.nentries, sizeof *sink.entries, entry_cmp);
-  for (size_t i = 0; i < sink.nentries;) {
-    entry_t *e = &sink.entries[i];
-    uint64_t ns = 0;
-    size_t j = i;
-    for (; j < sink.nentries && entry_cmp(e, &sink.entries[j]) == 0; j++)
-      ns += sink.entries[j].ns;
-    ns = admit(ns);
+  for (size_t i = 0; i < b->n; i++) {
+    uint64_t ns = admit(b->e[i].ns);
     if (ns)
-      write_line(sink.batch.p + e->off, e->len, ns);
-    i = j;
+      write_line(b->text.p + b->e[i].off, b->e[i].len, ns);
+  }
+}
+
+/* Adds t's stacks to b: the time since the last flush, or with
+ * `cumulative` all of it. */
+static void collect(cflame__thread_t *t, batch_t *b, int cumulative) {
+  uint32_t n = ld_acquire(&t->nnodes);
+  for (uint32_t i = 0; i < n; i++) {
+    cflame__node_t *node = cflame__node_at(t, i);
+    uint64_t self = ld_relaxed(&node->self);
+    uint64_t ns;
+    if (cumulative) {
+      ns = cflame__clock_to_ns(self);
+    } else {
+      if (self <= node->flushed)
+        continue;
+      ns = cflame__clock_to_ns(self) - cflame__clock_to_ns(node->flushed);
+      node->flushed = self;
+    }
+    if (ns == 0 || (i == 0 && !sink.opts.empty_samples))
+      continue;
+    entry_t *e = batch_slot(b);
+    if (!e)
+      return;
+    size_t off = b->text.len;
+    put_stack(&b->text, t, i);
+    *e = (entry_t){off, b->text.len - off, ns};
+    b->n++;
   }
 }
 
 /* --- flush ------------------------------------------------------------- */
 
-/* Writes what every thread recorded; frees threads that have exited. */
+/* Writes what every thread recorded; frees threads that have exited.
+ * Aggregate output to a regular file is rewritten whole at each flush, so
+ * the file is always one merged, sorted set of stacks; elsewhere each flush
+ * appends the stacks that grew since the previous one. */
 static int flush_locked(void) {
   uint64_t live = ld_relaxed(&cflame__live);
   int stream = sink.opts.mode == CFLAME_FLAME_STREAM;
+  int rewrite = !stream && sink.rewrite_at >= 0;
   cflame__clock_calibrate();
-  sink.batch.len = 0;
-  sink.batch.oom = 0;
-  sink.nentries = 0;
+  batch_clear(&sink.batch);
+  size_t retired = sink.retired.n;
   pthread_mutex_lock(&cflame__threads_lock);
   cflame__thread_t **pp = &cflame__threads;
   while (*pp) {
     cflame__thread_t *t = *pp;
-    int current = ld_acquire(&t->session) == live;
-    if (current && stream)
-      cflame__flame_drain(t);
-    else if (current)
-      collect(t);
+    if (ld_acquire(&t->session) == live) {
+      if (stream)
+        cflame__flame_drain(t);
+      else if (rewrite && t->dead) /* its totals outlive it */
+        collect(t, &sink.retired, 1);
+      else
+        collect(t, &sink.batch, rewrite);
+    }
     if (t->dead) {
       *pp = t->next;
       cflame__stack_free(t);
@@ -289,8 +356,24 @@ static int flush_locked(void) {
     }
   }
   pthread_mutex_unlock(&cflame__threads_lock);
-  if (!stream)
-    write_batch();
+  if (rewrite) {
+    if (sink.retired.n != retired)
+      batch_merge(&sink.retired);
+    for (size_t i = 0; i < sink.retired.n; i++)
+      batch_add(&sink.batch, sink.retired.text.p + sink.retired.e[i].off,
+                sink.retired.e[i].len, sink.retired.e[i].ns);
+    int e = cflame__plat_truncate(sink.w.fd, sink.rewrite_at);
+    if (e < 0) {
+      cflame__report(CFLAME_ERR_WRITE, "cannot rewind the output: %s",
+                     strerror(-e));
+      st_relaxed(&cflame__counters.last_errno, -e);
+    }
+    sink.total_ns = 0;
+  }
+  if (!stream) {
+    batch_merge(&sink.batch);
+    batch_write(&sink.batch);
+  }
   int rc = cflame__writer_flush(&sink.w);
   return rc < 0 ? CFLAME_EIO : 0;
 }
@@ -398,6 +481,9 @@ static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
   }
   sink.opts = opts;
   sink.total_ns = 0;
+  sink.rewrite_at = fd >= 0 && !fn && opts.mode == CFLAME_FLAME_AGGREGATE
+                        ? cflame__plat_regular_offset(fd)
+                        : -1;
   sink.guard = g;
   g->session = ++session_counter;
   cflame__session_stream = opts.mode == CFLAME_FLAME_STREAM;
@@ -478,10 +564,8 @@ int cflame_guard_drop(cflame_guard_t *g) {
     g->next = sink.dropped;
     sink.dropped = g;
     sb_free(&sink.line);
-    sb_free(&sink.batch);
-    free(sink.entries);
-    sink.entries = NULL;
-    sink.nentries = sink.centries = 0;
+    batch_free(&sink.batch);
+    batch_free(&sink.retired);
   } else if (g->session == sink.forked_session) {
     g->next = sink.dropped;
     sink.dropped = g;

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +38,24 @@ int cflame__plat_open_out(const char *path, int nofollow) {
     fd = open(path, flags, 0644);
   while (fd < 0 && errno == EINTR);
   return fd < 0 ? -errno : fd;
+}
+
+int64_t cflame__plat_regular_offset(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    return -1;
+  off_t off = lseek(fd, 0, SEEK_CUR);
+  return off < 0 ? -1 : (int64_t)off;
+}
+
+int cflame__plat_truncate(int fd, int64_t offset) {
+  if (lseek(fd, (off_t)offset, SEEK_SET) < 0)
+    return -errno;
+  int rc;
+  do
+    rc = ftruncate(fd, (off_t)offset);
+  while (rc != 0 && errno == EINTR);
+  return rc != 0 ? -errno : 0;
 }
 
 void cflame__plat_close(int fd) {

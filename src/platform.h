@@ -15,6 +15,12 @@ const char *cflame__plat_getenv(const char *name);
  * with nofollow also O_NOFOLLOW. Returns an fd or -errno. */
 int cflame__plat_open_out(const char *path, int nofollow);
 
+/* The current offset of fd if it is a regular file we can rewind, else -1. */
+int64_t cflame__plat_regular_offset(int fd);
+
+/* Cuts the file fd at `offset` and moves there. Returns 0 or -errno. */
+int cflame__plat_truncate(int fd, int64_t offset);
+
 /* Closes an fd, ignoring EINTR. */
 void cflame__plat_close(int fd);
 

@@ -9,6 +9,7 @@
 
 #include <cflame.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,7 +490,17 @@ static void test_flame_guard_lifecycle(void **state) {
   assert_string_equal(cflame_strerror(0), "success");
 }
 
-static void test_flame_file_output(void **state) {
+static void *exiting_thread(void *arg) {
+  (void)arg;
+  tclock_ns = 0;
+  cflame_thread_name("gone");
+  CFLAME_SPAN(a, "work");
+  tclock_ns += 6;
+  CFLAME_SPAN_END(a);
+  return NULL;
+}
+
+static void test_flame_file_rewritten_whole_at_each_flush(void **state) {
   (void)state;
   char path[] = "/tmp/cflame-test-XXXXXX";
   int fd = mkstemp(path);
@@ -497,15 +508,31 @@ static void test_flame_file_output(void **state) {
   close(fd);
   assert_int_equal(cflame_flame_file(path, NULL, &guard), 0);
   script();
-  assert_int_equal(cflame_guard_drop(guard), 0);
-  guard = NULL;
+  pthread_t th;
+  pthread_create(&th, NULL, exiting_thread, NULL);
+  pthread_join(th, NULL);
+  assert_int_equal(cflame_guard_flush(guard), 0);
   folded_check_error_t e;
   size_t lines = 0;
   unsigned long long total = 0;
   assert_int_equal(
       folded_check_file(path, FOLDED_CHECK_SORTED, &e, &lines, &total), 0);
-  assert_int_equal(lines, 5);
-  assert_int_equal(total, 32);
+  assert_int_equal(lines, 6);
+  assert_int_equal(total, 38);
+  script(); /* the same stacks again: merged, not appended */
+  assert_int_equal(cflame_guard_drop(guard), 0);
+  guard = NULL;
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char buf[512] = {0};
+  assert_true(fread(buf, 1, sizeof buf - 1, f) > 0);
+  fclose(f);
+  assert_string_equal(buf, "gone;test_flame::work 6\n"
+                           "main 18\n"
+                           "main;test_flame::emit 8\n"
+                           "main;test_flame::parse 26\n"
+                           "main;test_flame::parse;test_flame::lex 10\n"
+                           "main;test_flame::tail 2\n");
   unlink(path);
 }
 
@@ -628,7 +655,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_flame_guard_lifecycle, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_flame_file_output, setup,
+      cmocka_unit_test_setup_teardown(test_flame_file_rewritten_whole_at_each_flush, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_flame_env_setup, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flame_env_refuses_symlink, setup,
