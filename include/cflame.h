@@ -74,6 +74,7 @@ typedef struct cflame_callsite_s {
   int line;           /* __LINE__ */
   int level;          /* cflame_level_t */
   uint32_t id_;       /* internal: registry id, 0 until first use */
+  uint32_t interest_; /* internal: 0 unknown, 1 filtered out, 2 enabled */
 } cflame_callsite_t;
 
 /* Identifies one entered scoped span; 0 means "nothing was entered". */
@@ -130,6 +131,7 @@ typedef struct cflame_flame_opts_s {
   bool threads_collapsed;   /* default false: root "all-threads" if true */
   bool module_path;         /* default true: frames read "target::name" */
   bool file_and_line;       /* default false: frames end in ":file.c:12" */
+  bool fields_in_frame;     /* default false: frames read "name{k=v, k2=v2}" */
   size_t buffer_size;       /* writer buffer in bytes, default 64 KiB */
   size_t stream_records;    /* stream mode: per-thread ring, default 4096 */
 } cflame_flame_opts_t;
@@ -188,8 +190,11 @@ typedef enum cflame_error_kind_e {
   CFLAME_ERR_NAME = 3,         /* a name had to be repaired or clamped */
   CFLAME_ERR_WRITE = 4,        /* the writer failed */
   CFLAME_ERR_COUNT = 5,        /* a count above 2^53 was clamped */
-  CFLAME_ERR_CONFIG = 6,       /* a bad environment setting */
-  CFLAME_ERR_KIND_COUNT_ = 7
+  CFLAME_ERR_CONFIG = 6,       /* a bad environment setting or directive */
+  CFLAME_ERR_CLOSED_SPAN = 7,  /* use of a closed registry span handle */
+  CFLAME_ERR_DROPPED = 8,      /* an event or field variant was dropped */
+  CFLAME_ERR_REENTRY = 9,      /* a span from a signal handler was dropped */
+  CFLAME_ERR_KIND_COUNT_ = 10
 } cflame_error_kind_t;
 
 /* Counters since the process started. All fields only ever grow. */
@@ -200,6 +205,9 @@ typedef struct cflame_stats_s {
   uint64_t lines_written;       /* folded lines handed to the writer */
   uint64_t bytes_written;       /* bytes the writer accepted */
   uint64_t bytes_lost;          /* bytes dropped by write errors */
+  uint64_t events;              /* events that passed the filter */
+  uint64_t frame_marks;         /* CFLAME_FRAME_MARK() and frame_mark=true */
+  uint64_t spans_live;          /* registry spans not yet closed */
   int last_errno;               /* errno of the last write error */
 } cflame_stats_t;
 
@@ -213,6 +221,175 @@ typedef void (*cflame_error_fn)(void *ctx, cflame_error_kind_t kind,
 
 /* Replaces the error callback (NULL: the default, one line on stderr). */
 CFLAME_API void cflame_on_error(cflame_error_fn fn, void *ctx);
+
+/* --- fields ----------------------------------------------------------- */
+
+typedef enum cflame_field_type_e {
+  CFLAME_FIELD_I64 = 0,
+  CFLAME_FIELD_U64 = 1,
+  CFLAME_FIELD_F64 = 2,
+  CFLAME_FIELD_BOOL = 3,
+  CFLAME_FIELD_STR = 4 /* copied (formatted) when used; NULL prints (null) */
+} cflame_field_type_t;
+
+/* One typed key=value; build with CFLAME_I64(...) etc. or CFLAME_FIELD. */
+typedef struct cflame_field_s {
+  const char *key;
+  int type; /* cflame_field_type_t */
+  union {
+    int64_t i64;
+    uint64_t u64;
+    double f64;
+    bool b;
+    const char *str;
+  } v;
+} cflame_field_t;
+
+static inline cflame_field_t cflame__f_i64(const char *k, int64_t x) {
+  cflame_field_t f;
+  f.key = k;
+  f.type = CFLAME_FIELD_I64;
+  f.v.i64 = x;
+  return f;
+}
+static inline cflame_field_t cflame__f_u64(const char *k, uint64_t x) {
+  cflame_field_t f;
+  f.key = k;
+  f.type = CFLAME_FIELD_U64;
+  f.v.u64 = x;
+  return f;
+}
+static inline cflame_field_t cflame__f_f64(const char *k, double x) {
+  cflame_field_t f;
+  f.key = k;
+  f.type = CFLAME_FIELD_F64;
+  f.v.f64 = x;
+  return f;
+}
+static inline cflame_field_t cflame__f_bool(const char *k, bool x) {
+  cflame_field_t f;
+  f.key = k;
+  f.type = CFLAME_FIELD_BOOL;
+  f.v.b = x;
+  return f;
+}
+static inline cflame_field_t cflame__f_str(const char *k, const char *x) {
+  cflame_field_t f;
+  f.key = k;
+  f.type = CFLAME_FIELD_STR;
+  f.v.str = x;
+  return f;
+}
+
+#define CFLAME_I64(k, x) cflame__f_i64((k), (int64_t)(x))
+#define CFLAME_U64(k, x) cflame__f_u64((k), (uint64_t)(x))
+#define CFLAME_F64(k, x) cflame__f_f64((k), (double)(x))
+#define CFLAME_BOOL(k, x) cflame__f_bool((k), (x) ? true : false)
+#define CFLAME_STR(k, x) cflame__f_str((k), (x))
+/* Picks the field type from the value's C type. */
+#define CFLAME_FIELD(k, x)                                                     \
+  _Generic((x),                                                                \
+      _Bool: cflame__f_bool,                                                   \
+      char *: cflame__f_str,                                                   \
+      const char *: cflame__f_str,                                             \
+      float: cflame__f_f64,                                                    \
+      double: cflame__f_f64,                                                   \
+      unsigned char: cflame__f_u64,                                            \
+      unsigned short: cflame__f_u64,                                           \
+      unsigned int: cflame__f_u64,                                             \
+      unsigned long: cflame__f_u64,                                            \
+      unsigned long long: cflame__f_u64,                                       \
+      default: cflame__f_i64)((k), (x))
+
+/* --- levels and filters ------------------------------------------------ */
+
+/* Sets the filter from directives like "info", "parser=debug",
+ * "net::http=trace,warn" (most specific target wins; a bare level is the
+ * default; with no bare level, callsites of unnamed targets are off; a bare
+ * target means trace). NULL or "" enables everything (the start state,
+ * unless CFLAME_FILTER is set). Bad directives are reported through the
+ * error callback and skipped, the rest applied; returns 0 or CFLAME_EINVAL
+ * if any directive was bad. Re-evaluates every callsite; thread-safe. */
+CFLAME_API int cflame_filter_set(const char *directives);
+
+/* --- scoped spans with fields, records, events ---------------------------- */
+
+/* Enters a scoped span carrying fields (shown by the fmt sink, and in the
+ * frame with the flame option fields_in_frame). Called by CFLAME_SPAN_F. */
+CFLAME_API cflame_token_t cflame_callsite_enter_f(cflame_callsite_t *cs,
+                                                  const cflame_field_t *f,
+                                                  size_t n);
+
+/* Adds fields to the scoped span `tok` of the calling thread (appended as
+ * k=v; with fields_in_frame the time from now on goes to the new frame). */
+CFLAME_API void cflame_token_record(cflame_token_t tok, const cflame_field_t *f,
+                                    size_t n);
+
+/* Emits an event at callsite cs (cs->name is the message). Flame sinks
+ * ignore events except frame marks; the fmt sink prints one line. */
+CFLAME_API void cflame_event_emit(cflame_callsite_t *cs, const cflame_field_t *f,
+                                  size_t n);
+
+/* --- registry spans ------------------------------------------------------- */
+
+/* A long-lived span that can be entered on any thread, many times, even on
+ * two threads at once. Handles carry a generation: using a closed one is
+ * detected, counted and ignored. NULL (a filtered-out span) is valid and
+ * every call on it does nothing. */
+typedef struct cflame_span_s cflame_span_t;
+
+/* Creates a span whose parent is the calling thread's current stack (its
+ * folded stack is that ancestry plus itself). Fields are copied. Returns a
+ * handle holding one reference, or NULL if filtered out / out of memory. */
+CFLAME_API cflame_span_t *cflame_span_new(cflame_callsite_t *cs,
+                                          const cflame_field_t *f, size_t n);
+/* Same with an explicit parent (NULL parent: a root span). */
+CFLAME_API cflame_span_t *cflame_span_new_child_of(cflame_span_t *parent,
+                                                   cflame_callsite_t *cs,
+                                                   const cflame_field_t *f,
+                                                   size_t n);
+/* Same with no parent at all: the stack is thread;span. */
+CFLAME_API cflame_span_t *cflame_span_new_root(cflame_callsite_t *cs,
+                                               const cflame_field_t *f,
+                                               size_t n);
+/* Enters s on the calling thread (holds a reference until the exit). */
+CFLAME_API void cflame_span_enter(cflame_span_t *s);
+/* Exits s on the calling thread; spans entered after it on this thread and
+ * still open exit too (counted as out of order). */
+CFLAME_API void cflame_span_exit(cflame_span_t *s);
+/* Appends fields to s (copied now). */
+CFLAME_API void cflame_span_record(cflame_span_t *s, const cflame_field_t *f,
+                                   size_t n);
+/* Takes another reference; returns s (the same handle). */
+CFLAME_API cflame_span_t *cflame_span_clone(cflame_span_t *s);
+/* Drops one reference; the span is freed when none remain (open enters
+ * hold one each). */
+CFLAME_API void cflame_span_close(cflame_span_t *s);
+
+/* --- fmt sink ------------------------------------------------------------- */
+
+/* Options of the fmt sink; start from cflame_fmt_opts_default(). */
+typedef struct cflame_fmt_opts_s {
+  int level;          /* least level printed, default CFLAME_TRACE */
+  bool span_context;  /* default true: "outer:inner{k=v}: " before text */
+  bool thread_name;   /* default true: the root frame after the level */
+  size_t buffer_size; /* default 16 KiB; each event is flushed at once */
+} cflame_fmt_opts_t;
+
+/* The defaults listed above. */
+CFLAME_API cflame_fmt_opts_t cflame_fmt_opts_default(void);
+
+/* Installs the fmt sink: one line per event, like
+ * "    0.001234s  WARN main: request{id=7}:parse: slow rows=5\n", time in
+ * seconds since the sink was installed (by the injected clock if any).
+ * Works alone or beside a flame sink. fd is never closed. Returns 0,
+ * CFLAME_EINVAL, CFLAME_EBUSY (one fmt sink at a time), CFLAME_ENOMEM. */
+CFLAME_API int cflame_fmt_fd(int fd, const cflame_fmt_opts_t *opts,
+                             cflame_guard_t **out);
+/* Same through a write callback. */
+CFLAME_API int cflame_fmt_writer(cflame_write_fn fn, void *ctx,
+                                 const cflame_fmt_opts_t *opts,
+                                 cflame_guard_t **out);
 
 /* Deepest stack kept: spans entered below it are charged to a
  * "[truncated]" frame at this depth (root frame not counted). */
@@ -230,34 +407,147 @@ CFLAME_API void cflame_on_error(cflame_error_fn fn, void *ctx);
 #define CFLAME__TARGET NULL
 #endif
 
+/* Callsites below this level are compiled out (CFLAME_TRACE keeps all). */
+#ifndef CFLAME_MAX_LEVEL
+#define CFLAME_MAX_LEVEL CFLAME_TRACE
+#endif
+
 /* Type-checks a name without evaluating it (disabled builds). */
 static inline cflame_token_t cflame__name_check(const char *name) {
   (void)name;
   return 0;
 }
 
+#define CFLAME__NFIELDS(...)                                                   \
+  (sizeof((const cflame_field_t[]){__VA_ARGS__}) / sizeof(cflame_field_t))
+#define CFLAME__FIELDS(...) (const cflame_field_t[]){__VA_ARGS__}, CFLAME__NFIELDS(__VA_ARGS__)
+
 #if CFLAME_ENABLED
 
-#define CFLAME__SPAN_I(tok, nm, cs)                                            \
+#define CFLAME__CS(cs, nm, lvl)                                                \
   static cflame_callsite_t cs = {(nm), CFLAME__TARGET, __FILE__, __LINE__,     \
-                                 CFLAME_INFO, 0};                              \
-  cflame_token_t tok = cflame_callsite_enter(&cs)
+                                 (lvl), 0, 0}
+/* Enabled = not compiled out and not filtered out: one load, one branch.
+ * (A relaxed atomic load is a plain load; it tells race checkers that a
+ * filter change may rewrite the word concurrently.) */
+#if defined(__GNUC__) || defined(__clang__)
+#define CFLAME__INTEREST(cs) __atomic_load_n(&(cs).interest_, __ATOMIC_RELAXED)
+#else
+#define CFLAME__INTEREST(cs) ((cs).interest_)
+#endif
+#define CFLAME__ON(cs, lvl) ((lvl) >= CFLAME_MAX_LEVEL && CFLAME__INTEREST(cs) != 1)
+
+#define CFLAME__SPAN_I(tok, nm, lvl, cs)                                       \
+  CFLAME__CS(cs, nm, lvl);                                                     \
+  cflame_token_t tok = CFLAME__ON(cs, lvl) ? cflame_callsite_enter(&cs) : 0
+#define CFLAME__SPAN_F_I(tok, nm, lvl, cs, ...)                                \
+  CFLAME__CS(cs, nm, lvl);                                                     \
+  cflame_token_t tok = CFLAME__ON(cs, lvl)                                     \
+                           ? cflame_callsite_enter_f(&cs,                      \
+                                                     CFLAME__FIELDS(__VA_ARGS__)) \
+                           : 0
 
 /* Declares `tok` and enters span `name` (a string with static storage). */
-#define CFLAME_SPAN(tok, name) CFLAME__SPAN_I(tok, name, CFLAME__UNIQ(cflame__cs_))
+#define CFLAME_SPAN(tok, name)                                                 \
+  CFLAME__SPAN_I(tok, name, CFLAME_INFO, CFLAME__UNIQ(cflame__cs_))
+/* Same at an explicit level. */
+#define CFLAME_SPAN_L(tok, level, name)                                        \
+  CFLAME__SPAN_I(tok, name, level, CFLAME__UNIQ(cflame__cs_))
+/* Same with fields: CFLAME_SPAN_F(t, "query", CFLAME_STR("table", tbl)). */
+#define CFLAME_SPAN_F(tok, name, ...)                                          \
+  CFLAME__SPAN_F_I(tok, name, CFLAME_INFO, CFLAME__UNIQ(cflame__cs_),          \
+                   __VA_ARGS__)
 
 /* Exits the span entered by CFLAME_SPAN(tok, ...). */
-#define CFLAME_SPAN_END(tok) cflame_span_end(tok)
+#define CFLAME_SPAN_END(tok)                                                   \
+  do {                                                                         \
+    cflame_token_t cflame__t = (tok);                                          \
+    if (cflame__t)                                                             \
+      cflame_span_end(cflame__t);                                              \
+  } while (0)
+
+/* Records fields on the scoped span `tok`. */
+#define CFLAME_RECORD(tok, ...)                                                \
+  do {                                                                         \
+    cflame_token_t cflame__t = (tok);                                          \
+    if (cflame__t)                                                             \
+      cflame_token_record(cflame__t, CFLAME__FIELDS(__VA_ARGS__));             \
+  } while (0)
+
+#define CFLAME__EVENT_I(cs, lvl, msg, ...)                                     \
+  do {                                                                         \
+    CFLAME__CS(cs, msg, lvl);                                                  \
+    if (CFLAME__ON(cs, lvl))                                                   \
+      cflame_event_emit(&cs, (const cflame_field_t[]){__VA_ARGS__},            \
+                        CFLAME__NFIELDS(__VA_ARGS__) - 1);                     \
+  } while (0)
+/* An event: CFLAME_EVENT(CFLAME_WARN, "slow", CFLAME_I64("ms", ms)).
+ * The message must be a string literal or have static storage. */
+#define CFLAME_EVENT(level, ...)                                               \
+  CFLAME__EVENT_I(CFLAME__UNIQ(cflame__cs_), level, CFLAME__MSG(__VA_ARGS__, ),\
+                  CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(NULL, 0))
+#define CFLAME__MSG(m, ...) m
+#define CFLAME__REST(m, ...) __VA_ARGS__
+#define CFLAME_TRACE_EV(...) CFLAME_EVENT(CFLAME_TRACE, __VA_ARGS__)
+#define CFLAME_DEBUG_EV(...) CFLAME_EVENT(CFLAME_DEBUG, __VA_ARGS__)
+#define CFLAME_INFO_EV(...) CFLAME_EVENT(CFLAME_INFO, __VA_ARGS__)
+#define CFLAME_WARN_EV(...) CFLAME_EVENT(CFLAME_WARN, __VA_ARGS__)
+#define CFLAME_ERROR_EV(...) CFLAME_EVENT(CFLAME_ERROR, __VA_ARGS__)
+/* Marks a frame boundary (tracing-tracy's frame_mark). */
+#define CFLAME_FRAME_MARK()                                                    \
+  CFLAME_EVENT(CFLAME_INFO, "frame", CFLAME_BOOL("frame_mark", 1))
+
+#define CFLAME__SPAN_NEW_I(cs, nm, call, ...)                                  \
+  __extension__({                                                              \
+    CFLAME__CS(cs, nm, CFLAME_INFO);                                           \
+    CFLAME__ON(cs, CFLAME_INFO)                                                \
+        ? call(&cs, (const cflame_field_t[]){__VA_ARGS__},                     \
+               CFLAME__NFIELDS(__VA_ARGS__) - 1)                               \
+        : (cflame_span_t *)0;                                                  \
+  })
+static inline cflame_span_t *cflame__new_root(cflame_callsite_t *cs,
+                                              const cflame_field_t *f,
+                                              size_t n) {
+  return cflame_span_new_root(cs, f, n);
+}
 
 #if defined(__GNUC__) || defined(__clang__)
+/* A registry span under the current stack: CFLAME_SPAN_NEW("task", f...). */
+#define CFLAME_SPAN_NEW(...)                                                   \
+  CFLAME__SPAN_NEW_I(CFLAME__UNIQ(cflame__cs_), CFLAME__MSG(__VA_ARGS__, ),    \
+                     cflame_span_new,                                          \
+                     CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(NULL, 0))
+/* A registry span with no parent. */
+#define CFLAME_SPAN_NEW_ROOT(...)                                              \
+  CFLAME__SPAN_NEW_I(CFLAME__UNIQ(cflame__cs_), CFLAME__MSG(__VA_ARGS__, ),    \
+                     cflame_span_new_root,                                     \
+                     CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(NULL, 0))
+/* A registry span under `parent`. */
+#define CFLAME_SPAN_NEW_CHILD_OF(parent, ...)                                  \
+  __extension__({                                                              \
+    cflame_span_t *cflame__p = (parent);                                       \
+    CFLAME__SPAN_NEW_CHILD_I(CFLAME__UNIQ(cflame__cs_), cflame__p,             \
+                             CFLAME__MSG(__VA_ARGS__, ),                       \
+                             CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(NULL, 0)); \
+  })
+#define CFLAME__SPAN_NEW_CHILD_I(cs, p, nm, ...)                               \
+  __extension__({                                                              \
+    CFLAME__CS(cs, nm, CFLAME_INFO);                                           \
+    CFLAME__ON(cs, CFLAME_INFO)                                                \
+        ? cflame_span_new_child_of(p, &cs,                                     \
+                                   (const cflame_field_t[]){__VA_ARGS__},      \
+                                   CFLAME__NFIELDS(__VA_ARGS__) - 1)           \
+        : (cflame_span_t *)0;                                                  \
+  })
+
 static inline void cflame__scope_end(cflame_token_t *tok) {
-  cflame_span_end(*tok);
+  if (*tok)
+    cflame_span_end(*tok);
 }
 #define CFLAME__SCOPE_I(nm, cs, tok)                                           \
-  static cflame_callsite_t cs = {(nm), CFLAME__TARGET, __FILE__, __LINE__,     \
-                                 CFLAME_INFO, 0};                              \
+  CFLAME__CS(cs, nm, CFLAME_INFO);                                             \
   __attribute__((cleanup(cflame__scope_end), unused)) cflame_token_t tok =     \
-      cflame_callsite_enter(&cs)
+      CFLAME__ON(cs, CFLAME_INFO) ? cflame_callsite_enter(&cs) : 0
 /* Enters span `name` until the end of the enclosing block (GCC/Clang). */
 #define CFLAME_SCOPE(name)                                                     \
   CFLAME__SCOPE_I(name, CFLAME__UNIQ(cflame__cs_), CFLAME__UNIQ(cflame__tok_))
@@ -269,12 +559,51 @@ static inline void cflame__scope_end(cflame_token_t *tok) {
 
 #define CFLAME_SPAN(tok, name)                                                 \
   cflame_token_t tok = (cflame_token_t)(0 ? cflame__name_check(name) : 0)
+#define CFLAME_SPAN_L(tok, level, name)                                        \
+  cflame_token_t tok =                                                         \
+      (cflame_token_t)(0 ? ((void)(level), cflame__name_check(name)) : 0)
+#define CFLAME_SPAN_F(tok, name, ...)                                          \
+  cflame_token_t tok = (cflame_token_t)(                                       \
+      0 ? ((void)(const cflame_field_t[]){__VA_ARGS__},                        \
+           cflame__name_check(name))                                           \
+        : 0)
 #define CFLAME_SPAN_END(tok)                                                   \
   do {                                                                         \
     if (0) {                                                                   \
       cflame_span_end(tok);                                                    \
     }                                                                          \
   } while (0)
+#define CFLAME_RECORD(tok, ...)                                                \
+  do {                                                                         \
+    if (0) {                                                                   \
+      cflame_token_record((tok), CFLAME__FIELDS(__VA_ARGS__));                 \
+    }                                                                          \
+  } while (0)
+#define CFLAME_EVENT(level, ...)                                               \
+  do {                                                                         \
+    if (0) {                                                                   \
+      (void)(level);                                                           \
+      (void)cflame__name_check(CFLAME__MSG(__VA_ARGS__, ));                    \
+      (void)(const cflame_field_t[]){CFLAME__REST(__VA_ARGS__, )               \
+                                         CFLAME_I64(NULL, 0)};                 \
+    }                                                                          \
+  } while (0)
+#define CFLAME__MSG(m, ...) m
+#define CFLAME__REST(m, ...) __VA_ARGS__
+#define CFLAME_TRACE_EV(...) CFLAME_EVENT(CFLAME_TRACE, __VA_ARGS__)
+#define CFLAME_DEBUG_EV(...) CFLAME_EVENT(CFLAME_DEBUG, __VA_ARGS__)
+#define CFLAME_INFO_EV(...) CFLAME_EVENT(CFLAME_INFO, __VA_ARGS__)
+#define CFLAME_WARN_EV(...) CFLAME_EVENT(CFLAME_WARN, __VA_ARGS__)
+#define CFLAME_ERROR_EV(...) CFLAME_EVENT(CFLAME_ERROR, __VA_ARGS__)
+#define CFLAME_FRAME_MARK()                                                    \
+  do {                                                                         \
+  } while (0)
+#define CFLAME_SPAN_NEW(...)                                                   \
+  (0 ? (cflame__name_check(CFLAME__MSG(__VA_ARGS__, )), (cflame_span_t *)0)    \
+     : (cflame_span_t *)0)
+#define CFLAME_SPAN_NEW_ROOT(...) CFLAME_SPAN_NEW(__VA_ARGS__)
+#define CFLAME_SPAN_NEW_CHILD_OF(parent, ...)                                  \
+  (0 ? ((void)(parent), CFLAME_SPAN_NEW(__VA_ARGS__)) : (cflame_span_t *)0)
 #define CFLAME_SCOPE(name) CFLAME__SCOPE_OFF(name, CFLAME__UNIQ(cflame__tok_))
 #define CFLAME__SCOPE_OFF(name, tok)                                           \
   CFLAME_SPAN(tok, name);                                                      \

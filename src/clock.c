@@ -27,6 +27,12 @@ uint64_t cflame__clock_now_slow(void) {
   }
 }
 
+uint64_t cflame__clock_event_ns(void) {
+  if (cflame__clock_mode == CFLAME__CLOCK_USER)
+    return user_fn(user_ctx);
+  return cflame__plat_monotonic_ns();
+}
+
 static void pick(void) {
   if (user_fn)
     cflame__clock_mode = CFLAME__CLOCK_USER;

@@ -17,6 +17,10 @@ static inline uint64_t cflame__now(void) {
   return cflame__clock_now_slow();
 }
 
+/* Nanoseconds for event timestamps: the user clock if set, else
+ * CLOCK_MONOTONIC (never needs calibration). */
+uint64_t cflame__clock_event_ns(void);
+
 /* Picks the source on first use (idempotent). */
 void cflame__clock_init(void);
 /* Starts calibration for a new session (sink lock held). */

@@ -14,11 +14,6 @@ pthread_mutex_t cflame__sink_lock = PTHREAD_MUTEX_INITIALIZER;
 extern int cflame__session_stream;
 extern size_t cflame__session_ring;
 
-/* A guard is never freed: a dropped one must stay safe to drop again. */
-struct cflame_guard_s {
-  uint64_t session;
-  cflame_guard_t *next;
-};
 
 #define COUNT_MAX (UINT64_C(1) << 53) /* FORMAT.md rule 5 */
 
@@ -56,6 +51,41 @@ static struct {
 } sink;
 
 static uint64_t session_counter;
+static int flame_on, fmt_on;
+int cflame__want_fields;
+
+/* --- sessions -------------------------------------------------------------- */
+
+/* Threads record while any sink is installed. A flame sink always starts a
+ * fresh session (fresh trees); a fmt sink joins the current one. */
+uint64_t cflame__session_open(int flame) {
+  uint64_t live = ld_relaxed(&cflame__live);
+  if (flame || live == 0)
+    live = ++session_counter;
+  if (flame)
+    flame_on = 1;
+  else
+    fmt_on = 1;
+  st_relaxed(&cflame__want_fields,
+             fmt_on || (flame_on && sink.opts.fields_in_frame));
+  st_release(&cflame__live, live);
+  return live;
+}
+
+void cflame__session_close(int flame) {
+  if (flame)
+    flame_on = 0;
+  else
+    fmt_on = 0;
+  st_relaxed(&cflame__want_fields,
+             fmt_on || (flame_on && sink.opts.fields_in_frame));
+  if (!flame_on && !fmt_on)
+    st_release(&cflame__live, 0);
+}
+
+int cflame__flame_recording(uint64_t session) {
+  return sink.guard && sink.guard->session == session;
+}
 
 /* --- small buffers ----------------------------------------------------- */
 
@@ -107,7 +137,7 @@ static void put_frame(strbuf_t *b, uint32_t id) {
     sb_put(b, "[unknown]", 9);
     return;
   }
-  uint64_t session = ld_relaxed(&cflame__live);
+  uint64_t session = sink.guard->session;
   if (s->frame_session != session || !s->frame) {
     strbuf_t f = {0};
     if (sink.opts.module_path && s->target[0]) {
@@ -115,6 +145,11 @@ static void put_frame(strbuf_t *b, uint32_t id) {
       sb_put(&f, "::", 2);
     }
     sb_put(&f, s->name, strlen(s->name));
+    if (s->fields && sink.opts.fields_in_frame) {
+      sb_put(&f, "{", 1);
+      sb_put(&f, s->fields, s->fields_len);
+      sb_put(&f, "}", 1);
+    }
     if (sink.opts.file_and_line) {
       char num[24];
       sb_put(&f, ":", 1);
@@ -138,14 +173,10 @@ static void put_frame(strbuf_t *b, uint32_t id) {
 static void put_root(strbuf_t *b, const cflame__thread_t *t) {
   if (sink.opts.threads_collapsed) {
     sb_put(b, "all-threads", 11);
-  } else if (t->name) {
-    sb_put(b, t->name, strlen(t->name));
-  } else if (t->number == 0) {
-    sb_put(b, "main", 4);
   } else {
-    char num[24];
-    sb_put(b, "thread-", 7);
-    sb_put(b, num, u64_dec(num, t->number));
+    char buf[24];
+    const char *label = cflame__thread_label(t, buf);
+    sb_put(b, label, strlen(label));
   }
 }
 
@@ -330,7 +361,7 @@ static void collect(cflame__thread_t *t, batch_t *b, int cumulative) {
  * the file is always one merged, sorted set of stacks; elsewhere each flush
  * appends the stacks that grew since the previous one. */
 static int flush_locked(void) {
-  uint64_t live = ld_relaxed(&cflame__live);
+  uint64_t live = sink.guard->session;
   int stream = sink.opts.mode == CFLAME_FLAME_STREAM;
   int rewrite = !stream && sink.rewrite_at >= 0;
   cflame__clock_calibrate();
@@ -384,9 +415,12 @@ static void at_exit(void) {
   cflame__stack_at_exit();
   pthread_mutex_lock(&cflame__sink_lock);
   cflame_guard_t *g = sink.guard;
+  cflame_guard_t *f = cflame__fmt_current();
   pthread_mutex_unlock(&cflame__sink_lock);
   if (g)
     (void)cflame_guard_drop(g);
+  if (f)
+    (void)cflame_guard_drop(f);
 }
 
 static void fork_prepare(void) {
@@ -403,9 +437,11 @@ static void fork_child(void) {
   /* The child records nothing and never writes the parent's data: its
    * copy of the buffer and the trees are the parent's to write. */
   cflame__stack_after_fork_child();
-  uint64_t live = ld_relaxed(&cflame__live);
-  if (live) {
-    sink.forked_session = live;
+  cflame__fmt_after_fork_child();
+  st_release(&cflame__live, 0);
+  flame_on = fmt_on = 0;
+  if (sink.guard) {
+    sink.forked_session = sink.guard->session;
     cflame__writer_discard(&sink.w);
     if (sink.w.own_fd && sink.w.fd >= 0)
       cflame__plat_close(sink.w.fd);
@@ -414,7 +450,6 @@ static void fork_child(void) {
     free(sink.w.buf);
     sink.w.buf = NULL;
     sink.guard = NULL;
-    st_release(&cflame__live, 0);
   }
   pthread_mutex_unlock(&cflame__threads_lock);
   pthread_mutex_unlock(&cflame__sink_lock);
@@ -426,6 +461,10 @@ static void hooks(void) {
   cflame__plat_atfork(fork_prepare, fork_parent, fork_child);
 }
 
+void cflame__hooks(void) {
+  pthread_once(&hooks_once, hooks);
+}
+
 cflame_flame_opts_t cflame_flame_opts_default(void) {
   cflame_flame_opts_t o;
   memset(&o, 0, sizeof o);
@@ -434,6 +473,7 @@ cflame_flame_opts_t cflame_flame_opts_default(void) {
   o.threads_collapsed = false;
   o.module_path = true;
   o.file_and_line = false;
+  o.fields_in_frame = false;
   o.buffer_size = 64 * 1024;
   o.stream_records = 4096;
   return o;
@@ -458,7 +498,7 @@ static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
   while (ring < opts.stream_records && ring < ((size_t)1 << 24))
     ring *= 2;
   opts.stream_records = ring;
-  pthread_once(&hooks_once, hooks);
+  cflame__hooks();
   cflame__clock_init();
 
   cflame_guard_t *g = calloc(1, sizeof *g);
@@ -467,7 +507,7 @@ static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
     goto fail;
   }
   pthread_mutex_lock(&cflame__sink_lock);
-  if (ld_relaxed(&cflame__live) != 0) {
+  if (sink.guard) {
     pthread_mutex_unlock(&cflame__sink_lock);
     free(g);
     rc = CFLAME_EBUSY;
@@ -485,12 +525,12 @@ static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
                         ? cflame__plat_regular_offset(fd)
                         : -1;
   sink.guard = g;
-  g->session = ++session_counter;
+  g->kind = CFLAME__GUARD_FLAME;
   cflame__session_stream = opts.mode == CFLAME_FLAME_STREAM;
   cflame__session_ring = opts.stream_records;
   cflame__clock_session_start();
   cflame__report_reset();
-  st_release(&cflame__live, g->session);
+  g->session = cflame__session_open(1);
   pthread_mutex_unlock(&cflame__sink_lock);
   *out = g;
   return 0;
@@ -520,8 +560,11 @@ static int open_and_install(const char *path, int nofollow,
                             cflame_guard_t **out) {
   if (!path || !*path || !out)
     return CFLAME_EINVAL;
-  if (ld_acquire(&cflame__live) != 0)
-    return CFLAME_EBUSY; /* checked again under the lock */
+  pthread_mutex_lock(&cflame__sink_lock);
+  int busy = sink.guard != NULL;
+  pthread_mutex_unlock(&cflame__sink_lock);
+  if (busy)
+    return CFLAME_EBUSY; /* checked again when installing */
   int fd = cflame__plat_open_out(path, nofollow);
   if (fd < 0) {
     st_relaxed(&cflame__counters.last_errno, -fd);
@@ -540,7 +583,9 @@ int cflame_guard_flush(cflame_guard_t *g) {
     return CFLAME_EINVAL;
   pthread_mutex_lock(&cflame__sink_lock);
   int rc;
-  if (g->session == sink.forked_session)
+  if (g->kind == CFLAME__GUARD_FMT)
+    rc = cflame__fmt_flush(g);
+  else if (g->session == sink.forked_session)
     rc = CFLAME_ECHILD;
   else if (g != sink.guard)
     rc = CFLAME_ECLOSED;
@@ -555,9 +600,11 @@ int cflame_guard_drop(cflame_guard_t *g) {
     return 0;
   pthread_mutex_lock(&cflame__sink_lock);
   int rc = 0;
-  if (g == sink.guard) {
+  if (g->kind == CFLAME__GUARD_FMT) {
+    rc = cflame__fmt_drop(g);
+  } else if (g == sink.guard) {
     rc = flush_locked();
-    st_release(&cflame__live, 0);
+    cflame__session_close(1);
     if (cflame__writer_close(&sink.w) < 0)
       rc = CFLAME_EIO;
     sink.guard = NULL;

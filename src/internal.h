@@ -33,6 +33,7 @@ struct cflame__node_s {
   cflame__node_t *next_sibling;     /* owner only */
   cflame__node_t *cache;            /* owner only: last child entered */
   uint32_t index;
+  uint32_t depth;                   /* frames below the root */
 };
 
 #define CFLAME__ID_ROOT 0u
@@ -55,8 +56,18 @@ typedef struct cflame__rec_s {
   uint32_t pad_;
 } cflame__rec_t;
 
-/* Serial with this bit set never equals a token: marks root/[truncated]. */
+/* Serial with this bit set never equals a token: marks the root, a frame
+ * whose END must take the slow path, and (with REG) registry-span frames,
+ * whose low bits are the span handle. */
 #define CFLAME__SERIAL_NONE (UINT64_C(1) << 63)
+#define CFLAME__SERIAL_REG (UINT64_C(1) << 62)
+#define CFLAME__HANDLE_MASK (CFLAME__SERIAL_REG - 1)
+
+#define CFLAME__VCACHE 32
+typedef struct cflame__vcache_s {
+  uint64_t hash;
+  uint32_t base, id;
+} cflame__vcache_t;
 
 typedef struct cflame__thread_s cflame__thread_t;
 struct cflame__thread_s {
@@ -79,9 +90,33 @@ struct cflame__thread_s {
   char *name;          /* set by cflame_thread_name, or NULL */
   uint32_t number;     /* 0 for the main thread */
   int dead;            /* the thread has exited */
+  volatile int busy;   /* inside a slow path (signal re-entry guard) */
   cflame__thread_t *next;
+  cflame__vcache_t vcache[CFLAME__VCACHE]; /* owner only */
   cflame__frame_t stack[CFLAME_MAX_DEPTH + 1];
 };
+
+/* A guard is never freed: a dropped one must stay safe to drop again. */
+enum { CFLAME__GUARD_FLAME = 0, CFLAME__GUARD_FMT = 1 };
+struct cflame_guard_s {
+  int kind;
+  uint64_t session;
+  cflame_guard_t *next; /* list of dropped guards */
+};
+
+/* fmt.c (sink lock held by the caller for these three) */
+int cflame__fmt_flush(cflame_guard_t *g);
+int cflame__fmt_drop(cflame_guard_t *g);
+void cflame__fmt_after_fork_child(void);
+cflame_guard_t *cflame__fmt_current(void);
+/* flame.c: registers the atexit and fork handlers (once). */
+void cflame__hooks(void);
+
+/* stack.c: the calling thread's root frame / "outer:inner{k=v}" context,
+ * written to out (NUL-terminated); returns the length. */
+size_t cflame__stack_root(char *out, size_t cap);
+const char *cflame__thread_label(const cflame__thread_t *t, char buf[24]);
+size_t cflame__stack_context(char *out, size_t cap);
 
 /* Current recording session (0: none). Threads compare it on every event. */
 extern uint64_t cflame__live;
@@ -106,27 +141,66 @@ void cflame__stack_free(cflame__thread_t *t);
 void cflame__stack_at_exit(void);
 void cflame__stack_after_fork_child(void);
 
+/* stack.c, for registry spans */
+int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle);
+int cflame__stack_exit_handle(uint64_t handle);
+size_t cflame__stack_path(uint32_t *ids, size_t max);
+/* span.c: drops the reference an enter took. */
+void cflame__span_unref(uint64_t handle);
+
 /* flame.c: drain the ring of t (sink lock held). */
 void cflame__flame_drain(cflame__thread_t *t);
+/* flame.c: is a flame sink recording `session` (sink lock held)? */
+int cflame__flame_recording(uint64_t session);
+/* Starts a recording session for a new sink (sink lock held); returns it. */
+uint64_t cflame__session_open(int flame);
+/* A sink goes away (sink lock held): ends recording if no sink is left. */
+void cflame__session_close(int flame);
 
-/* registry.c: callsites */
+/* registry.c: callsites, and their field variants ("name{k=v}" frames) */
 typedef struct cflame__site_s {
   char *name;       /* sanitized */
   char *target;     /* sanitized; "" when none */
   char *file;       /* sanitized basename */
   int line;
+  int level;
+  const cflame_callsite_t *cs; /* plain sites; NULL for variants */
+  uint32_t base;    /* the plain site of a variant; itself otherwise */
+  char *fields;     /* variants: "k=v, k2=v2"; NULL otherwise */
+  size_t fields_len;
   char *frame;      /* composed for frame_session (sink lock) */
   size_t frame_len;
   uint64_t frame_session;
 } cflame__site_t;
 uint32_t cflame__registry_register(cflame_callsite_t *cs);
 cflame__site_t *cflame__registry_site(uint32_t id);
+/* Id of the variant of `base` with these fields (interned); base itself
+ * if the variant table is full (counted) or memory runs out. */
+uint32_t cflame__registry_variant(uint32_t base, const char *fields,
+                                  size_t len, uint64_t hash);
+uint64_t cflame__hash(const char *p, size_t n, uint64_t seed);
+
+/* filter.c (callers hold the registry lock) */
+int cflame__filter_enabled(const char *target, int level);
+int cflame__filter_parse(const char *directives, int report);
+void cflame__filter_env(void);
+void cflame__registry_lock(void);
+void cflame__registry_unlock(void);
+void cflame__registry_refilter(void);
+
+/* field.c: "k=v, k2=v2", sanitized, at most cap-1 bytes. */
+#define CFLAME__FIELDS_MAX 512
+size_t cflame__fields_format(char *out, size_t cap, const cflame_field_t *f,
+                             size_t n);
+
+/* Does a sink need field text now? (fields_in_frame, or a fmt sink) */
+extern int cflame__want_fields;
 
 /* registry.c: errors and counters */
 typedef struct cflame__counters_s {
   uint64_t errors[CFLAME_ERR_KIND_COUNT_];
   uint64_t threads, spans_closed_at_exit, lines_written, bytes_written,
-      bytes_lost;
+      bytes_lost, events, frame_marks, spans_live;
   int last_errno;
 } cflame__counters_t;
 extern cflame__counters_t cflame__counters;

@@ -15,6 +15,16 @@
 static cflame__site_t *site_chunks[SITE_CHUNKS];
 static uint32_t site_count = 1;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+
+void cflame__registry_lock(void) {
+  pthread_once(&env_once, cflame__filter_env);
+  pthread_mutex_lock(&registry_lock);
+}
+
+void cflame__registry_unlock(void) {
+  pthread_mutex_unlock(&registry_lock);
+}
 
 static cflame__site_t *site_slot(uint32_t id) {
   uint32_t p = id + SITE_CHUNK0;
@@ -48,29 +58,38 @@ static const char *basename_of(const char *path) {
   return b;
 }
 
+/* The next free slot (registry lock held), or NULL. */
+static cflame__site_t *site_next(void) {
+  uint32_t p = site_count + SITE_CHUNK0;
+  int k = 31 - __builtin_clz(p) - 6;
+  if (k >= SITE_CHUNKS)
+    return NULL;
+  if (!site_chunks[k]) {
+    site_chunks[k] = calloc((size_t)SITE_CHUNK0 << k, sizeof(cflame__site_t));
+    if (!site_chunks[k])
+      return NULL;
+  }
+  return site_slot(site_count);
+}
+
+static uint32_t interest_of(const cflame__site_t *s) {
+  return cflame__filter_enabled(s->target, s->level) ? 2u : 1u;
+}
+
 uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   uint32_t id = ld_acquire(&cs->id_);
   if (id)
     return id;
-  pthread_mutex_lock(&registry_lock);
+  cflame__registry_lock();
   id = ld_acquire(&cs->id_);
   if (id)
     goto out;
   id = site_count;
-  uint32_t p = id + SITE_CHUNK0;
-  int k = 31 - __builtin_clz(p) - 6;
-  if (k >= SITE_CHUNKS) {
+  cflame__site_t *s = site_next();
+  if (!s) {
     id = 0;
     goto out;
   }
-  if (!site_chunks[k]) {
-    site_chunks[k] = calloc((size_t)SITE_CHUNK0 << k, sizeof(cflame__site_t));
-    if (!site_chunks[k]) {
-      id = 0;
-      goto out;
-    }
-  }
-  cflame__site_t *s = site_slot(id);
   const char *file = cs->file ? cs->file : "";
   const char *base = basename_of(file);
   int repaired = 0;
@@ -90,6 +109,9 @@ uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   s->file = sanitized_copy(base, strnlen(base, CFLAME__NAME_MAX * 4),
                            &repaired);
   s->line = cs->line;
+  s->level = cs->level;
+  s->cs = cs;
+  s->base = id;
   if (!s->name || !s->target || !s->file) {
     free(s->name);
     free(s->target);
@@ -102,12 +124,106 @@ uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   if (!cs->target && strcmp(s->target, "[unknown]") == 0)
     s->target[0] = '\0';
   st_release(&site_count, id + 1);
+  st_relaxed(&cs->interest_, interest_of(s));
   st_release(&cs->id_, id);
   if (repaired)
     cflame__report(CFLAME_ERR_NAME, "span name \"%s\" at %s:%d was repaired",
                    s->name, s->file, s->line);
 out:
-  pthread_mutex_unlock(&registry_lock);
+  cflame__registry_unlock();
+  return id;
+}
+
+void cflame__registry_refilter(void) {
+  for (uint32_t id = 1; id < site_count; id++) {
+    cflame__site_t *s = site_slot(id);
+    if (s->cs)
+      st_relaxed(&((cflame_callsite_t *)s->cs)->interest_, interest_of(s));
+  }
+}
+
+/* --- field variants ------------------------------------------------------ */
+
+/* Distinct field values could grow without bound (request ids...): past
+ * this many variants, spans fall back to their plain frame. */
+#define VARIANTS_MAX 65536u
+static uint32_t *vtab; /* open addressing over variant ids, 0 = empty */
+static size_t vcap, vcount;
+
+uint64_t cflame__hash(const char *p, size_t n, uint64_t seed) {
+  uint64_t h = 1469598103934665603u ^ seed; /* FNV-1a */
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)p[i]) * 1099511628211u;
+  return h ^ (h >> 29);
+}
+
+static int variant_is(const cflame__site_t *s, uint32_t base,
+                      const char *fields, size_t len) {
+  return s->base == base && s->fields_len == len &&
+         memcmp(s->fields, fields, len) == 0;
+}
+
+static int vtab_grow(void) {
+  size_t cap = vcap ? vcap * 2 : 1024;
+  uint32_t *t = calloc(cap, sizeof *t);
+  if (!t)
+    return -1;
+  for (size_t i = 0; i < vcap; i++) {
+    if (!vtab[i])
+      continue;
+    cflame__site_t *s = site_slot(vtab[i]);
+    size_t j = cflame__hash(s->fields, s->fields_len, s->base) & (cap - 1);
+    while (t[j])
+      j = (j + 1) & (cap - 1);
+    t[j] = vtab[i];
+  }
+  free(vtab);
+  vtab = t;
+  vcap = cap;
+  return 0;
+}
+
+uint32_t cflame__registry_variant(uint32_t base, const char *fields,
+                                  size_t len, uint64_t hash) {
+  uint32_t id = base;
+  cflame__registry_lock();
+  if (vcount * 2 >= vcap && vtab_grow() != 0)
+    goto out;
+  size_t j = hash & (vcap - 1);
+  for (; vtab[j]; j = (j + 1) & (vcap - 1))
+    if (variant_is(site_slot(vtab[j]), base, fields, len)) {
+      id = vtab[j];
+      goto out;
+    }
+  if (vcount >= VARIANTS_MAX) {
+    cflame__report(CFLAME_ERR_DROPPED,
+                   "more than %u distinct span field sets; further ones "
+                   "use the plain span frame",
+                   VARIANTS_MAX);
+    goto out;
+  }
+  cflame__site_t *b = site_slot(base);
+  cflame__site_t *s = site_next();
+  char *copy = s ? malloc(len + 1) : NULL;
+  if (!copy)
+    goto out;
+  memcpy(copy, fields, len);
+  copy[len] = '\0';
+  /* A variant shares its base's strings, which are never freed. */
+  s->name = b->name;
+  s->target = b->target;
+  s->file = b->file;
+  s->line = b->line;
+  s->level = b->level;
+  s->base = base;
+  s->fields = copy;
+  s->fields_len = len;
+  id = site_count;
+  vtab[j] = id;
+  vcount++;
+  st_release(&site_count, id + 1);
+out:
+  cflame__registry_unlock();
   return id;
 }
 
@@ -165,6 +281,9 @@ void cflame_stats(cflame_stats_t *out) {
   out->lines_written = ld_relaxed(&c->lines_written);
   out->bytes_written = ld_relaxed(&c->bytes_written);
   out->bytes_lost = ld_relaxed(&c->bytes_lost);
+  out->events = ld_relaxed(&c->events);
+  out->frame_marks = ld_relaxed(&c->frame_marks);
+  out->spans_live = ld_relaxed(&c->spans_live);
   out->last_errno = ld_relaxed(&c->last_errno);
 }
 

@@ -2,8 +2,10 @@
  * thread's memory -- no lock, no allocation, no formatting in steady state. */
 #include "clock.h"
 #include "internal.h"
+#include "platform.h"
 #include "sanitize.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +48,7 @@ static cflame__node_t *node_add(cflame__thread_t *t, cflame__node_t *parent,
   n->cs_id = id;
   n->index = i;
   if (parent) {
+    n->depth = parent->depth + 1;
     n->parent = parent->index;
     n->next_sibling = parent->first_child;
     parent->first_child = n;
@@ -54,14 +57,29 @@ static cflame__node_t *node_add(cflame__thread_t *t, cflame__node_t *parent,
   return n;
 }
 
+/* The child of parent for site `id` (cs: its callsite, NULL for variants),
+ * added on first use. Below CFLAME_MAX_DEPTH frames everything is charged to
+ * one [truncated] node. */
 static cflame__node_t *child_of(cflame__thread_t *t, cflame__node_t *parent,
                                 const cflame_callsite_t *cs, uint32_t id) {
+  if (parent->cs_id == CFLAME__ID_TRUNCATED)
+    return parent;
+  if (parent->depth + 1 >= CFLAME_MAX_DEPTH) {
+    cs = NULL;
+    id = CFLAME__ID_TRUNCATED;
+  }
   cflame__node_t *c;
   for (c = parent->first_child; c; c = c->next_sibling)
     if (c->cs_id == id)
       break;
-  if (!c)
+  if (!c) {
     c = node_add(t, parent, cs, id);
+    if (c && id == CFLAME__ID_TRUNCATED)
+      cflame__report(CFLAME_ERR_DEPTH,
+                     "stack deeper than %d frames; deeper ones are charged "
+                     "to [truncated]",
+                     CFLAME_MAX_DEPTH - 1);
+  }
   if (c)
     parent->cache = c;
   return c;
@@ -76,7 +94,7 @@ static void ring_full(cflame__thread_t *t) {
   /* Nobody drained us in time: format our own records. This is the one
    * place a span can wait on another thread (a flush in progress). */
   pthread_mutex_lock(&cflame__sink_lock);
-  if (ld_acquire(&cflame__live) == t->session)
+  if (cflame__flame_recording(t->session))
     cflame__flame_drain(t);
   else
     st_release(&t->tail, t->head);
@@ -107,6 +125,15 @@ static inline void charge(cflame__thread_t *t, cflame__node_t *n,
 }
 
 /* --- thread states -------------------------------------------------------- */
+
+/* Drops the references held by registry-span frames above `keep`. */
+static void release_above(cflame__thread_t *t, uint32_t keep) {
+  for (uint32_t i = t->depth; i > keep; i--) {
+    uint64_t s = t->stack[i].serial;
+    if ((s & CFLAME__SERIAL_REG) && (s & CFLAME__SERIAL_NONE))
+      cflame__span_unref(s & CFLAME__HANDLE_MASK);
+  }
+}
 
 static void thread_exit(void *arg);
 
@@ -145,6 +172,7 @@ static cflame__thread_t *thread_create(void) {
 /* Starts recording thread t in session `live`: a fresh tree and stack. The
  * flusher ignores t until t->session equals the live session. */
 static int thread_begin(cflame__thread_t *t, uint64_t live) {
+  release_above(t, 0);
   for (int k = 1; k < CFLAME__CHUNKS; k++) {
     free(t->chunks[k]);
     t->chunks[k] = NULL;
@@ -184,6 +212,7 @@ void cflame__stack_close_all(cflame__thread_t *t, uint64_t now) {
   fetch_add(&cflame__counters.spans_closed_at_exit,
             (uint64_t)t->depth + t->overflow);
   charge(t, t->stack[t->depth].node, now);
+  release_above(t, 0);
   t->depth = 0;
   t->overflow = 0;
 }
@@ -193,9 +222,12 @@ static void thread_exit(void *arg) {
   tls = &sentinel;
   if (t->session == ld_acquire(&cflame__live))
     cflame__stack_close_all(t, cflame__now());
+  release_above(t, 0);
+  t->depth = 0;
   /* A recording thread's data waits for the next flush, which frees it. */
+  pthread_mutex_lock(&cflame__sink_lock);
   pthread_mutex_lock(&cflame__threads_lock);
-  int keep = t->session == ld_acquire(&cflame__live);
+  int keep = cflame__flame_recording(t->session);
   if (keep) {
     t->dead = 1;
   } else {
@@ -206,6 +238,7 @@ static void thread_exit(void *arg) {
       }
   }
   pthread_mutex_unlock(&cflame__threads_lock);
+  pthread_mutex_unlock(&cflame__sink_lock);
   if (!keep)
     cflame__stack_free(t);
 }
@@ -230,57 +263,120 @@ void cflame__stack_after_fork_child(void) {
 
 /* --- slow paths -------------------------------------------------------- */
 
-static cflame_token_t enter_slow(cflame__thread_t *t, cflame_callsite_t *cs,
-                                 uint64_t now) {
+/* A signal handler that interrupts a slow path on its own thread must not
+ * touch the half-updated state: it is dropped and counted instead. */
+static int busy_enter(cflame__thread_t *t) {
+  if (t->busy) {
+    cflame__report(CFLAME_ERR_REENTRY,
+                   "span from a signal handler interrupted cflame on its "
+                   "thread; dropped");
+    return 0;
+  }
+  t->busy = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  return 1;
+}
+
+static void busy_leave(cflame__thread_t *t) {
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  t->busy = 0;
+}
+
+/* Pushes a frame for `node` (already charged up to now). */
+static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
+                           uint64_t tag) {
   uint32_t d = t->depth;
-  cflame__node_t *cur = t->stack[d].node;
-  charge(t, cur, now);
   uint64_t serial = ++t->serial;
-  if (d == CFLAME_MAX_DEPTH) { /* already under [truncated]: count only */
+  if (d == CFLAME_MAX_DEPTH) { /* no room: counted, charged to the top */
+    if (tag & CFLAME__SERIAL_REG)
+      return 0;
     t->overflow++;
+    t->stack[d].serial |= CFLAME__SERIAL_NONE; /* its END leaves fast path */
     return serial;
   }
-  cflame__node_t *child;
-  uint64_t mark = 0;
-  if (d + 1 == CFLAME_MAX_DEPTH) {
-    child = child_of(t, cur, NULL, CFLAME__ID_TRUNCATED);
-    mark = CFLAME__SERIAL_NONE; /* keeps its END off the fast path */
-    cflame__report(CFLAME_ERR_DEPTH,
-                   "stack deeper than %d spans; deeper frames are "
-                   "charged to [truncated]",
-                   CFLAME_MAX_DEPTH - 1);
-  } else {
-    uint32_t id = cflame__registry_register(cs);
-    child = id ? child_of(t, cur, cs, id) : NULL;
-  }
-  if (!child)
-    return 0; /* out of memory: the span is simply not recorded */
-  t->stack[d + 1].node = child;
-  t->stack[d + 1].serial = serial | mark;
+  t->stack[d + 1].node = node;
+  t->stack[d + 1].serial = tag ? tag : serial;
   t->depth = d + 1;
   return serial;
 }
 
-static cflame_token_t enter_setup(cflame_callsite_t *cs) {
+/* Thread state for recording, set up for the live session; NULL if no sink
+ * is installed (or out of memory). */
+static cflame__thread_t *recording_self(void) {
   uint64_t live = ld_acquire(&cflame__live);
-  if (live == 0 || !cs)
-    return 0;
+  if (live == 0)
+    return NULL;
   cflame__thread_t *t = tls;
   if (t == &sentinel && !(t = thread_create()))
-    return 0;
+    return NULL;
   if (t->session != live && thread_begin(t, live) != 0)
+    return NULL;
+  return t;
+}
+
+/* Enters site `id` under the current top (cs NULL for field variants). */
+static cflame_token_t enter_id(cflame__thread_t *t, const cflame_callsite_t *cs,
+                               uint32_t id, uint64_t now) {
+  if (!busy_enter(t))
     return 0;
-  return enter_slow(t, cs, cflame__now());
+  cflame__node_t *cur = t->stack[t->depth].node;
+  charge(t, cur, now);
+  cflame_token_t tok = 0;
+  cflame__node_t *child = t->depth == CFLAME_MAX_DEPTH
+                              ? cur
+                              : child_of(t, cur, cs, id);
+  if (child) /* else out of memory: the span is simply not recorded */
+    tok = push(t, child, 0);
+  busy_leave(t);
+  return tok;
+}
+
+static cflame_token_t enter_slow(cflame__thread_t *t, cflame_callsite_t *cs,
+                                 uint64_t now) {
+  uint32_t id = cflame__registry_register(cs);
+  if (!id || ld_relaxed(&cs->interest_) != 2)
+    return 0;
+  return enter_id(t, cs, id, now);
+}
+
+static cflame_token_t enter_setup(cflame_callsite_t *cs) {
+  if (!cs)
+    return 0;
+  cflame__thread_t *t = recording_self();
+  return t ? enter_slow(t, cs, cflame__now()) : 0;
+}
+
+/* Pops frames down to index i - 1 (the frame at i is the one ended). */
+static void pop_to(cflame__thread_t *t, uint32_t i, const char *what) {
+  uint32_t d = t->depth;
+  charge(t, t->stack[d].node, cflame__now());
+  if (i != d || t->overflow)
+    cflame__report(CFLAME_ERR_OUT_OF_ORDER,
+                   "END of %s while %u span(s) entered after it were open; "
+                   "they exit with it",
+                   what, (unsigned)(d - i) + t->overflow);
+  release_above(t, i - 1);
+  t->overflow = 0;
+  t->depth = i - 1;
+}
+
+static uint32_t find_frame(const cflame__thread_t *t, uint64_t serial) {
+  uint32_t i = t->depth;
+  while (i > 0 && t->stack[i].serial != serial)
+    i--;
+  return i;
 }
 
 static void end_slow(cflame__thread_t *t, cflame_token_t tok) {
-  if (tok == 0 || t == &sentinel)
+  if (tok == 0 || t == &sentinel || !busy_enter(t))
     return;
   uint32_t d = t->depth;
   uint64_t top = t->stack[d].serial & ~CFLAME__SERIAL_NONE;
   if (t->overflow && tok > top && tok <= t->serial) {
     charge(t, t->stack[d].node, cflame__now());
-    t->overflow--;
+    if (--t->overflow == 0 && !(t->stack[d].serial & CFLAME__SERIAL_REG))
+      t->stack[d].serial = top;
+    busy_leave(t);
     return;
   }
   uint32_t i = d;
@@ -290,20 +386,136 @@ static void end_slow(cflame__thread_t *t, cflame_token_t tok) {
     cflame__report(CFLAME_ERR_STALE_END,
                    "END of a span that already exited or belongs to another "
                    "thread; ignored");
+  } else {
+    const cflame__site_t *s = cflame__registry_site(t->stack[i].node->cs_id);
+    char what[96];
+    snprintf(what, sizeof what, "span \"%.60s\"", s ? s->name : "[truncated]");
+    pop_to(t, i, what);
+  }
+  busy_leave(t);
+}
+
+/* --- fields on scoped spans ------------------------------------------------- */
+
+/* Site id of `base` carrying `fields`, through a small per-thread cache so
+ * that repeated field sets skip the registry lock. */
+static uint32_t variant(cflame__thread_t *t, uint32_t base, const char *fields,
+                        size_t len) {
+  if (len == 0)
+    return base;
+  uint64_t h = cflame__hash(fields, len, base);
+  cflame__vcache_t *c = &t->vcache[h % CFLAME__VCACHE];
+  if (c->hash == h && c->base == base) {
+    const cflame__site_t *s = cflame__registry_site(c->id);
+    if (s && s->fields_len == len && !memcmp(s->fields, fields, len))
+      return c->id;
+  }
+  uint32_t id = cflame__registry_variant(base, fields, len, h);
+  c->hash = h;
+  c->base = base;
+  c->id = id;
+  return id;
+}
+
+cflame_token_t cflame_callsite_enter_f(cflame_callsite_t *cs,
+                                       const cflame_field_t *f, size_t n) {
+  if (!ld_relaxed(&cflame__want_fields) || !f || n == 0)
+    return cflame_callsite_enter(cs);
+  cflame__thread_t *t = recording_self();
+  if (!t || !cs)
+    return 0;
+  uint32_t id = cflame__registry_register(cs);
+  if (!id || ld_relaxed(&cs->interest_) != 2)
+    return 0;
+  char text[CFLAME__FIELDS_MAX];
+  size_t len = cflame__fields_format(text, sizeof text, f, n);
+  return enter_id(t, NULL, variant(t, id, text, len), cflame__now());
+}
+
+void cflame_token_record(cflame_token_t tok, const cflame_field_t *f,
+                         size_t n) {
+  cflame__thread_t *t = tls;
+  if (!tok || !f || n == 0 || t == &sentinel ||
+      !ld_relaxed(&cflame__want_fields) || t->session != ld_acquire(&cflame__live))
     return;
+  uint32_t d = t->depth;
+  if (t->overflow || (t->stack[d].serial & ~CFLAME__SERIAL_NONE) != tok)
+    return; /* only the innermost span can change its frame */
+  if (!busy_enter(t))
+    return;
+  cflame__node_t *node = t->stack[d].node;
+  const cflame__site_t *s = cflame__registry_site(node->cs_id);
+  if (s) {
+    char text[CFLAME__FIELDS_MAX];
+    size_t len = 0;
+    if (s->fields) {
+      len = s->fields_len < sizeof text - 3 ? s->fields_len : sizeof text - 3;
+      memcpy(text, s->fields, len);
+      text[len++] = ',';
+      text[len++] = ' ';
+    }
+    len += cflame__fields_format(text + len, sizeof text - len, f, n);
+    uint32_t id = variant(t, s->base, text, len);
+    cflame__node_t *parent = cflame__node_at(t, node->parent);
+    charge(t, node, cflame__now());
+    cflame__node_t *next = child_of(t, parent, NULL, id);
+    if (next)
+      t->stack[d].node = next;
   }
-  charge(t, t->stack[d].node, cflame__now());
-  if (i != d || t->overflow) {
-    const cflame_callsite_t *cs = t->stack[i].node->cs;
-    cflame__report(CFLAME_ERR_OUT_OF_ORDER,
-                   "END of span \"%s\" while %u span(s) entered after it were "
-                   "open; they exit with it",
-                   cs && cs->id_ ? cflame__registry_site(cs->id_)->name
-                                 : "[truncated]",
-                   (unsigned)(d - i) + t->overflow);
+  busy_leave(t);
+}
+
+/* --- registry span frames (span.c) ---------------------------------------- */
+
+int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle) {
+  cflame__thread_t *t = recording_self();
+  if (!t)
+    return -1;
+  if (!busy_enter(t))
+    return -1;
+  uint64_t now = cflame__now();
+  charge(t, t->stack[t->depth].node, now);
+  cflame__node_t *node = t->stack[0].node;
+  for (size_t i = 0; i < n && node; i++) {
+    const cflame__site_t *s = cflame__registry_site(ids[i]);
+    node = child_of(t, node, s ? s->cs : NULL, ids[i]);
   }
-  t->overflow = 0;
-  t->depth = i - 1;
+  cflame_token_t tok = node ? push(t, node, CFLAME__SERIAL_NONE |
+                                                CFLAME__SERIAL_REG | handle)
+                            : 0;
+  busy_leave(t);
+  if (!tok)
+    cflame__report(CFLAME_ERR_DEPTH, "registry span entered below "
+                                     "CFLAME_MAX_DEPTH frames; dropped");
+  return tok ? 0 : -1;
+}
+
+int cflame__stack_exit_handle(uint64_t handle) {
+  cflame__thread_t *t = tls;
+  if (t == &sentinel)
+    return -1;
+  uint32_t i = find_frame(t, CFLAME__SERIAL_NONE | CFLAME__SERIAL_REG | handle);
+  if (i == 0 || !busy_enter(t))
+    return -1;
+  pop_to(t, i, "a registry span");
+  busy_leave(t);
+  return 0;
+}
+
+size_t cflame__stack_path(uint32_t *ids, size_t max) {
+  cflame__thread_t *t = tls;
+  if (t == &sentinel || t->session != ld_acquire(&cflame__live))
+    return 0;
+  size_t n = 0;
+  for (cflame__node_t *node = t->stack[t->depth].node;
+       node->index != 0 && n < max; node = cflame__node_at(t, node->parent))
+    ids[n++] = node->cs_id;
+  for (size_t i = 0; i < n / 2; i++) { /* root first */
+    uint32_t x = ids[i];
+    ids[i] = ids[n - 1 - i];
+    ids[n - 1 - i] = x;
+  }
+  return n;
 }
 
 /* --- fast paths ------------------------------------------------------------ */
@@ -335,6 +547,64 @@ void cflame_span_end(cflame_token_t tok) {
   }
   charge(t, t->stack[d].node, cflame__now());
   t->depth = d - 1;
+}
+
+/* --- descriptions for the fmt sink ---------------------------------------- */
+
+const char *cflame__thread_label(const cflame__thread_t *t, char buf[24]) {
+  if (t->name)
+    return t->name;
+  if (t->number == 0)
+    return "main";
+  snprintf(buf, 24, "thread-%u", (unsigned)t->number);
+  return buf;
+}
+
+static size_t put_str(char *out, size_t cap, size_t len, const char *s,
+                      size_t n) {
+  if (len + n >= cap)
+    n = cap - 1 - len;
+  memcpy(out + len, s, n);
+  return len + n;
+}
+
+size_t cflame__stack_root(char *out, size_t cap) {
+  cflame__thread_t *t = cflame__stack_self();
+  char buf[24];
+  const char *label = t ? cflame__thread_label(t, buf)
+                        : (cflame__plat_is_main_thread() ? "main" : "thread");
+  size_t len = put_str(out, cap, 0, label, strlen(label));
+  out[len] = '\0';
+  return len;
+}
+
+size_t cflame__stack_context(char *out, size_t cap) {
+  cflame__thread_t *t = tls;
+  size_t len = 0;
+  if (cap == 0)
+    return 0;
+  if (t != &sentinel && t->session == ld_acquire(&cflame__live)) {
+    uint32_t ids[CFLAME_MAX_DEPTH + 1];
+    size_t n = 0;
+    for (cflame__node_t *node = t->stack[t->depth].node;
+         node->index != 0 && n < CFLAME_MAX_DEPTH + 1;
+         node = cflame__node_at(t, node->parent))
+      ids[n++] = node->cs_id;
+    while (n > 0) {
+      const cflame__site_t *site = cflame__registry_site(ids[--n]);
+      const char *name = site ? site->name : "[truncated]";
+      len = put_str(out, cap, len, name, strlen(name));
+      if (site && site->fields) {
+        len = put_str(out, cap, len, "{", 1);
+        len = put_str(out, cap, len, site->fields, site->fields_len);
+        len = put_str(out, cap, len, "}", 1);
+      }
+      if (n > 0)
+        len = put_str(out, cap, len, ":", 1);
+    }
+  }
+  out[len] = '\0';
+  return len;
 }
 
 int cflame_thread_name(const char *name) {

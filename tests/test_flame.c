@@ -189,7 +189,8 @@ static size_t sums_of(const char *text, sum_t *s, size_t max) {
       if (strlen(s[i].stack) == len && !memcmp(s[i].stack, p, len))
         break;
     if (i == k) {
-      assert_true(k < max && len < sizeof s[0].stack);
+      if (!(k < max && len < sizeof s[0].stack))
+        fail_msg("k=%zu len=%zu: %.*s", k, len, (int)len, p);
       memcpy(s[k].stack, p, len);
       s[k].stack[len] = '\0';
       s[k++].n = 0;
@@ -402,7 +403,7 @@ static void test_flame_huge_name_is_clamped(void **state) {
   (void)state;
   static char huge[1 << 20];
   memset(huge, 'x', sizeof huge - 1);
-  static cflame_callsite_t cs = {huge, "t", "f.c", 1, CFLAME_INFO, 0};
+  static cflame_callsite_t cs = {huge, "t", "f.c", 1, CFLAME_INFO, 0, 0};
   install(NULL);
   cflame_token_t tok = cflame_callsite_enter(&cs);
   tclock_ns += 1;
@@ -415,9 +416,9 @@ static void test_flame_huge_name_is_clamped(void **state) {
 static void test_flame_target_and_thread_name(void **state) {
   (void)state;
   static cflame_callsite_t net = {"recv", "net::http", "src/net/http.c", 7,
-                                  CFLAME_INFO, 0};
+                                  CFLAME_INFO, 0, 0};
   static cflame_callsite_t stem = {"parse", NULL, "src/net/parser.c", 9,
-                                   CFLAME_INFO, 0};
+                                   CFLAME_INFO, 0, 0};
   cflame_flame_opts_t o = cflame_flame_opts_default();
   o.file_and_line = true;
   install(&o);

@@ -1,0 +1,80 @@
+/* Field formatting: "k=v, k2=v2", every key and value sanitized like a frame
+ * name, so field text can never break a folded line or a fmt line. */
+#include "internal.h"
+#include "sanitize.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define VALUE_MAX 128 /* bytes of one formatted value */
+
+static size_t put(char *out, size_t cap, size_t len, const char *s,
+                  size_t n) {
+  if (len + n >= cap)
+    n = cap - 1 - len;
+  memcpy(out + len, s, n);
+  return len + n;
+}
+
+/* A value that could end in " digits" is fine inside "{...}": the rules
+ * only bind the frame's end, which is '}'. Keys and strings are sanitized;
+ * numbers are plain ASCII already. */
+size_t cflame__fields_format(char *out, size_t cap, const cflame_field_t *f,
+                             size_t n) {
+  size_t len = 0;
+  if (cap == 0)
+    return 0;
+  for (size_t i = 0; i < n && len + 8 < cap; i++) {
+    char key[64], val[VALUE_MAX + 1];
+    size_t kl = cflame__sanitize_cstr(key, sizeof key, f[i].key, 0, NULL);
+    size_t vl = 0;
+    switch (f[i].type) {
+    case CFLAME_FIELD_I64:
+      vl = (size_t)snprintf(val, sizeof val, "%lld", (long long)f[i].v.i64);
+      break;
+    case CFLAME_FIELD_U64:
+      vl = (size_t)snprintf(val, sizeof val, "%llu",
+                            (unsigned long long)f[i].v.u64);
+      break;
+    case CFLAME_FIELD_F64:
+      if (isnan(f[i].v.f64))
+        vl = (size_t)snprintf(val, sizeof val, "NaN");
+      else
+        vl = (size_t)snprintf(val, sizeof val, "%g", f[i].v.f64);
+      break;
+    case CFLAME_FIELD_BOOL:
+      vl = (size_t)snprintf(val, sizeof val, "%s",
+                            f[i].v.b ? "true" : "false");
+      break;
+    case CFLAME_FIELD_STR:
+      if (!f[i].v.str)
+        vl = (size_t)snprintf(val, sizeof val, "(null)");
+      else
+        vl = cflame__sanitize_cstr(val, sizeof val, f[i].v.str, 0, NULL);
+      break;
+    default:
+      vl = (size_t)snprintf(val, sizeof val, "?");
+      break;
+    }
+    if (vl >= sizeof val)
+      vl = sizeof val - 1;
+    if (i > 0)
+      len = put(out, cap, len, ", ", 2);
+    len = put(out, cap, len, key, kl);
+    len = put(out, cap, len, "=", 1);
+    len = put(out, cap, len, val, vl);
+  }
+  /* A cut can split a UTF-8 sequence: drop an incomplete last one. */
+  size_t i = len;
+  while (i > 0 && ((unsigned char)out[i - 1] & 0xc0) == 0x80)
+    i--;
+  if (i > 0) {
+    unsigned char lead = (unsigned char)out[i - 1];
+    size_t need = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+    if (len - (i - 1) < need)
+      len = i - 1;
+  }
+  out[len] = '\0';
+  return len;
+}
