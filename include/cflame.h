@@ -80,6 +80,10 @@ typedef struct cflame_callsite_s {
 /* Identifies one entered scoped span; 0 means "nothing was entered". */
 typedef uint64_t cflame_token_t;
 
+/* Registers cs (once; any thread) and returns its interest under the
+ * current filter: 2 enabled, 1 filtered out, 0 out of memory. */
+CFLAME_API uint32_t cflame_callsite_register(cflame_callsite_t *cs);
+
 /* Enters a scoped span on the calling thread and returns its token. A no-op
  * returning 0 when no flame sink is installed. Called by the span macros. */
 CFLAME_API cflame_token_t cflame_callsite_enter(cflame_callsite_t *cs);
@@ -435,7 +439,13 @@ static inline cflame_token_t cflame__name_check(const char *name) {
 #else
 #define CFLAME__INTEREST(cs) ((cs).interest_)
 #endif
-#define CFLAME__ON(cs, lvl) ((lvl) >= CFLAME_MAX_LEVEL && CFLAME__INTEREST(cs) != 1)
+#define CFLAME__ON(cs, lvl) ((lvl) >= CFLAME_MAX_LEVEL && cflame__interest(&(cs)))
+static inline int cflame__interest(cflame_callsite_t *cs) {
+  uint32_t i = CFLAME__INTEREST(*cs);
+  if (i == 1)
+    return 0;
+  return i == 2 || cflame_callsite_register(cs) == 2;
+}
 
 #define CFLAME__SPAN_I(tok, nm, lvl, cs)                                       \
   CFLAME__CS(cs, nm, lvl);                                                     \

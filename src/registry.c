@@ -134,6 +134,12 @@ out:
   return id;
 }
 
+uint32_t cflame_callsite_register(cflame_callsite_t *cs) {
+  if (!cs || !cflame__registry_register(cs))
+    return 0;
+  return ld_relaxed(&cs->interest_);
+}
+
 void cflame__registry_refilter(void) {
   for (uint32_t id = 1; id < site_count; id++) {
     cflame__site_t *s = site_slot(id);

@@ -221,7 +221,8 @@ cflame_span_t *cflame_span_new_child_of(cflame_span_t *parent,
     return NULL;
   uint32_t path[CFLAME_MAX_DEPTH];
   size_t np = p->npath < CFLAME_MAX_DEPTH - 1 ? p->npath : CFLAME_MAX_DEPTH - 2;
-  memcpy(path, p->path, np * sizeof *path);
+  if (np)
+    memcpy(path, p->path, np * sizeof *path);
   path[np++] = own_id(p);
   cflame_span_t *s = create(cs, path, np, f, n);
   cflame__span_unref(handle_of(parent));
@@ -237,7 +238,8 @@ void cflame_span_enter(cflame_span_t *h) {
     return;
   uint32_t ids[CFLAME_MAX_DEPTH + 1];
   size_t n = s->npath;
-  memcpy(ids, s->path, n * sizeof *ids);
+  if (n)
+    memcpy(ids, s->path, n * sizeof *ids);
   ids[n++] = own_id(s);
   /* The reference is kept by the frame until its exit. */
   if (cflame__stack_enter_path(ids, n, handle) != 0)
