@@ -48,6 +48,7 @@ static struct {
   batch_t batch;     /* aggregate: all stacks of one flush */
   batch_t retired;   /* aggregate rewrite: exited threads' totals */
   int64_t rewrite_at;       /* offset where a rewritten file starts, or -1 */
+  uint64_t reentry_seen;    /* REENTRY count already reported */
 } sink;
 
 static uint64_t session_counter;
@@ -362,6 +363,13 @@ static void collect(cflame__thread_t *t, batch_t *b, int cumulative) {
  * appends the stacks that grew since the previous one. */
 static int flush_locked(void) {
   uint64_t live = sink.guard->session;
+  uint64_t reentry = ld_relaxed(&cflame__counters.errors[CFLAME_ERR_REENTRY]);
+  if (reentry != sink.reentry_seen) {
+    sink.reentry_seen = reentry;
+    cflame__report_counted(CFLAME_ERR_REENTRY, "%llu span(s) from signal handlers "
+                                       "interrupted cflame and were dropped",
+                   (unsigned long long)reentry);
+  }
   int stream = sink.opts.mode == CFLAME_FLAME_STREAM;
   int rewrite = !stream && sink.rewrite_at >= 0;
   cflame__clock_calibrate();
@@ -458,6 +466,7 @@ static void fork_child(void) {
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 static void hooks(void) {
   atexit(at_exit);
+  at_quick_exit(at_exit);
   cflame__plat_atfork(fork_prepare, fork_parent, fork_child);
 }
 

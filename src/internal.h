@@ -209,6 +209,12 @@ void cflame__report(cflame_error_kind_t kind, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Same, for an occurrence already counted (e.g. in a signal handler). */
+void cflame__report_counted(cflame_error_kind_t kind, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 void cflame__report_reset(void);
 
 #endif /* CFLAME_INTERNAL_H */

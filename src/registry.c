@@ -248,21 +248,32 @@ static void default_error(void *ctx, cflame_error_kind_t kind,
   fprintf(stderr, "cflame: %s (further ones only counted)\n", msg);
 }
 
-void cflame__report(cflame_error_kind_t kind, const char *fmt, ...) {
-  fetch_add(&cflame__counters.errors[kind], 1);
+static void vreport(cflame_error_kind_t kind, const char *fmt, va_list ap) {
   unsigned bit = 1u << kind;
   if (__atomic_fetch_or(&reported, bit, __ATOMIC_RELAXED) & bit)
     return;
   char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
   pthread_mutex_lock(&error_lock);
   cflame_error_fn fn = error_fn ? error_fn : default_error;
   void *ctx = error_ctx;
   pthread_mutex_unlock(&error_lock);
   fn(ctx, kind, msg);
+}
+
+void cflame__report(cflame_error_kind_t kind, const char *fmt, ...) {
+  fetch_add(&cflame__counters.errors[kind], 1);
+  va_list ap;
+  va_start(ap, fmt);
+  vreport(kind, fmt, ap);
+  va_end(ap);
+}
+
+void cflame__report_counted(cflame_error_kind_t kind, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vreport(kind, fmt, ap);
+  va_end(ap);
 }
 
 void cflame__report_reset(void) {

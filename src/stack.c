@@ -267,9 +267,9 @@ void cflame__stack_after_fork_child(void) {
  * touch the half-updated state: it is dropped and counted instead. */
 static int busy_enter(cflame__thread_t *t) {
   if (t->busy) {
-    cflame__report(CFLAME_ERR_REENTRY,
-                   "span from a signal handler interrupted cflame on its "
-                   "thread; dropped");
+    /* Only an atomic add here: formatting or locking is not safe in a
+     * signal handler. The next flush reports it. */
+    fetch_add(&cflame__counters.errors[CFLAME_ERR_REENTRY], 1);
     return 0;
   }
   t->busy = 1;
@@ -368,7 +368,7 @@ static uint32_t find_frame(const cflame__thread_t *t, uint64_t serial) {
 }
 
 static void end_slow(cflame__thread_t *t, cflame_token_t tok) {
-  if (tok == 0 || t == &sentinel || !busy_enter(t))
+  if (tok == 0 || (int64_t)tok < 0 || t == &sentinel || !busy_enter(t))
     return;
   uint32_t d = t->depth;
   uint64_t top = t->stack[d].serial & ~CFLAME__SERIAL_NONE;
@@ -541,7 +541,9 @@ cflame_token_t cflame_callsite_enter(cflame_callsite_t *cs) {
 void cflame_span_end(cflame_token_t tok) {
   cflame__thread_t *t = tls;
   uint32_t d = t->depth;
-  if (cflame_unlikely(t->stack[d].serial != tok)) {
+  /* Tokens never have the top bit; frames that must not pop here (root,
+   * registry spans) do, so a forged token cannot match them. */
+  if (cflame_unlikely(t->stack[d].serial != tok || (int64_t)tok < 0)) {
     end_slow(t, tok);
     return;
   }
