@@ -169,15 +169,20 @@ CFLAME_API int cflame_flame_writer(cflame_write_fn fn, void *ctx,
 /* Zero-code setup from the environment (ignored in setuid programs):
  * CFLAME_FLAME=path (unset: *out = NULL, returns 0), CFLAME_FLAME_MODE=
  * aggregate|stream, CFLAME_FLAME_EMPTY_SAMPLES, _THREADS_COLLAPSED,
- * _MODULE_PATH, _FILE_AND_LINE = 0|1, CFLAME_CLOCK=auto|tsc|monotonic.
- * The file is never opened through a symlink. Returns as cflame_flame_file,
- * or CFLAME_EINVAL naming the bad variable through the error callback. */
+ * _MODULE_PATH, _FILE_AND_LINE, _FIELDS_IN_FRAME = 0|1,
+ * CFLAME_CLOCK=auto|tsc|monotonic (CFLAME_FILTER is read at first use).
+ * A bad value is reported through the error callback and the default kept.
+ * The file is never opened through a symlink (O_NOFOLLOW). Returns as
+ * cflame_flame_file; CFLAME_EINVAL only for out == NULL. */
 CFLAME_API int cflame_init_env(cflame_guard_t **out);
 
 /* Writes everything recorded so far (every thread, living or exited, up to
  * its last enter/exit) and flushes the writer. Returns 0, CFLAME_EIO,
- * CFLAME_ECLOSED or CFLAME_ECHILD. Aggregate mode appends the stacks whose
- * time grew since the last flush, merged and sorted within that batch. */
+ * CFLAME_ECLOSED or CFLAME_ECHILD (a fork child; for fmt guards too).
+ * Aggregate mode rewrites a regular output file whole (always one merged,
+ * sorted set of stacks); to a pipe, fd or callback it appends the stacks
+ * whose time grew since the last flush, merged and sorted within that batch.
+ * The writer only ever stops between lines. */
 CFLAME_API int cflame_guard_flush(cflame_guard_t *g);
 
 /* Flushes, uninstalls the sink and closes the output. NULL-safe and

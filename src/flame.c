@@ -44,7 +44,6 @@ static struct {
   cflame__writer_t w;
   uint64_t total_ns;        /* grand total written (rule 5) */
   uint64_t forked_session;  /* session inherited by a fork child */
-  strbuf_t line;            /* scratch for one stack */
   batch_t batch;     /* aggregate: all stacks of one flush */
   batch_t retired;   /* aggregate rewrite: exited threads' totals */
   int64_t rewrite_at;       /* offset where a rewritten file starts, or -1 */
@@ -90,19 +89,26 @@ int cflame__flame_recording(uint64_t session) {
 
 /* --- small buffers ----------------------------------------------------- */
 
-static void sb_put(strbuf_t *b, const char *s, size_t n) {
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->oom = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
+/* Room for n more bytes (and a NUL); 0, or -1 with oom set. */
+static int sb_reserve(strbuf_t *b, size_t n) {
+  if (b->len + n + 1 <= b->cap)
+    return 0;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap < b->len + n + 1)
+    cap *= 2;
+  char *p = realloc(b->p, cap);
+  if (!p) {
+    b->oom = 1;
+    return -1;
   }
+  b->p = p;
+  b->cap = cap;
+  return 0;
+}
+
+static void sb_put(strbuf_t *b, const char *s, size_t n) {
+  if (sb_reserve(b, n) != 0)
+    return;
   memcpy(b->p + b->len, s, n);
   b->len += n;
 }
@@ -171,30 +177,81 @@ static void put_frame(strbuf_t *b, uint32_t id) {
   sb_put(b, s->frame, s->frame_len);
 }
 
-static void put_root(strbuf_t *b, const cflame__thread_t *t) {
-  if (sink.opts.threads_collapsed) {
-    sb_put(b, "all-threads", 11);
-  } else {
-    char buf[24];
-    const char *label = cflame__thread_label(t, buf);
-    sb_put(b, label, strlen(label));
+/* The text ";frame;...;frame" of node `index` of t (without the root, which
+ * can be renamed or collapsed), extending t's cache up to that node. Nodes
+ * are numbered in creation order, so a parent's text always exists first. */
+static int node_text(cflame__thread_t *t, uint32_t index, const char **p,
+                     size_t *len) {
+  cflame__text_t *x = &t->text;
+  if (x->session != sink.guard->session) {
+    x->count = 0;
+    x->len = 0;
+    x->session = sink.guard->session;
   }
+  while (x->count <= index) {
+    uint32_t i = x->count;
+    if (i == x->cap_nodes) {
+      uint32_t c = x->cap_nodes ? x->cap_nodes * 2 : 64;
+      uint32_t *off = realloc(x->off, c * sizeof *off);
+      if (off)
+        x->off = off;
+      uint32_t *n = realloc(x->n, c * sizeof *n);
+      if (n)
+        x->n = n;
+      if (!off || !n)
+        return -1;
+      x->cap_nodes = c;
+    }
+    strbuf_t b = {x->buf, x->len, x->cap, 0};
+    if (i > 0) {
+      cflame__node_t *node = cflame__node_at(t, i);
+      size_t start = b.len;
+      /* The parent's text moves if b grows: reserve, then copy by offset. */
+      size_t plen = x->n[node->parent];
+      if (sb_reserve(&b, plen) != 0)
+        return -1;
+      memcpy(b.p + b.len, b.p + x->off[node->parent], plen);
+      b.len += plen;
+      sb_put(&b, ";", 1);
+      put_frame(&b, node->cs_id);
+      if (b.oom || b.len - start > UINT32_MAX || b.len > UINT32_MAX) {
+        x->buf = b.p;
+        x->cap = b.cap;
+        return -1;
+      }
+      x->off[i] = (uint32_t)start;
+      x->n[i] = (uint32_t)(b.len - start);
+    } else {
+      x->off[0] = 0;
+      x->n[0] = 0;
+    }
+    x->buf = b.p;
+    x->len = b.len;
+    x->cap = b.cap;
+    x->count = i + 1;
+  }
+  *p = x->buf + x->off[index];
+  *len = x->n[index];
+  return 0;
+}
+
+static const char *root_of(const cflame__thread_t *t, char buf[24]) {
+  return sink.opts.threads_collapsed ? "all-threads"
+                                     : cflame__thread_label(t, buf);
 }
 
 /* Appends "root;frame;...;frame" of node `index` of thread t. */
 static void put_stack(strbuf_t *b, cflame__thread_t *t, uint32_t index) {
-  uint32_t path[CFLAME_MAX_DEPTH + 1];
-  size_t n = 0;
-  while (index != 0 && n < CFLAME_MAX_DEPTH + 1) {
-    cflame__node_t *node = cflame__node_at(t, index);
-    path[n++] = node->cs_id;
-    index = node->parent;
+  const char *p;
+  size_t len;
+  char buf[24];
+  const char *root = root_of(t, buf);
+  if (node_text(t, index, &p, &len) != 0) {
+    b->oom = 1;
+    return;
   }
-  put_root(b, t);
-  while (n > 0) {
-    sb_put(b, ";", 1);
-    put_frame(b, path[--n]);
-  }
+  sb_put(b, root, strlen(root));
+  sb_put(b, p, len);
 }
 
 /* Clamps a count to rule 5; returns 0 if nothing may be written. */
@@ -226,18 +283,21 @@ static void write_line(const char *stack, size_t len, uint64_t ns) {
 
 void cflame__flame_drain(cflame__thread_t *t) {
   cflame__clock_calibrate();
+  char buf[24];
+  const char *root = root_of(t, buf);
+  size_t rlen = strlen(root);
   uint64_t head = ld_acquire(&t->head);
   for (uint64_t i = t->tail; i < head; i++) {
     const cflame__rec_t *r = &t->ring[i & t->ring_mask];
     if (r->node == 0 && !sink.opts.empty_samples)
       continue;
     uint64_t ns = admit(cflame__clock_to_ns(r->ticks));
-    if (ns == 0)
+    const char *p;
+    size_t len;
+    if (ns == 0 || node_text(t, r->node, &p, &len) != 0)
       continue;
-    sink.line.len = 0;
-    put_stack(&sink.line, t, r->node);
-    if (!sink.line.oom)
-      write_line(sink.line.p, sink.line.len, ns);
+    cflame__writer_put(&sink.w, root, rlen);
+    write_line(p, len, ns);
   }
   st_release(&t->tail, head);
 }
@@ -619,7 +679,6 @@ int cflame_guard_drop(cflame_guard_t *g) {
     sink.guard = NULL;
     g->next = sink.dropped;
     sink.dropped = g;
-    sb_free(&sink.line);
     batch_free(&sink.batch);
     batch_free(&sink.retired);
   } else if (g->session == sink.forked_session) {
@@ -674,6 +733,7 @@ int cflame_init_env(cflame_guard_t **out) {
   (void)env_bool("CFLAME_FLAME_THREADS_COLLAPSED", &o.threads_collapsed);
   (void)env_bool("CFLAME_FLAME_MODULE_PATH", &o.module_path);
   (void)env_bool("CFLAME_FLAME_FILE_AND_LINE", &o.file_and_line);
+  (void)env_bool("CFLAME_FLAME_FIELDS_IN_FRAME", &o.fields_in_frame);
   const char *clock = cflame__plat_getenv("CFLAME_CLOCK");
   if (clock && *clock) {
     int rc = CFLAME_EINVAL;

@@ -69,6 +69,16 @@ typedef struct cflame__vcache_s {
   uint32_t base, id;
 } cflame__vcache_t;
 
+/* Formatted stacks of one thread's nodes, built once and reused by every
+ * line that names them. Owned by whoever holds the sink lock. */
+typedef struct cflame__text_s {
+  char *buf;          /* node i: buf[off[i] .. off[i]+len[i]) = ";a;b" */
+  size_t len, cap;
+  uint32_t *off, *n;
+  uint32_t count, cap_nodes;
+  uint64_t session;   /* the session the text was built for */
+} cflame__text_t;
+
 typedef struct cflame__thread_s cflame__thread_t;
 struct cflame__thread_s {
   /* hot: read by every enter/exit */
@@ -93,6 +103,7 @@ struct cflame__thread_s {
   volatile int busy;   /* inside a slow path (signal re-entry guard) */
   cflame__thread_t *next;
   cflame__vcache_t vcache[CFLAME__VCACHE]; /* owner only */
+  cflame__text_t text;
   cflame__frame_t stack[CFLAME_MAX_DEPTH + 1];
 };
 

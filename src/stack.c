@@ -200,6 +200,9 @@ static int thread_begin(cflame__thread_t *t, uint64_t live) {
 void cflame__stack_free(cflame__thread_t *t) {
   for (int k = 0; k < CFLAME__CHUNKS; k++)
     free(t->chunks[k]);
+  free(t->text.buf);
+  free(t->text.off);
+  free(t->text.n);
   free(t->ring);
   free(t->name);
   free(t);

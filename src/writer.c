@@ -32,14 +32,16 @@ int cflame__writer_open(cflame__writer_t *w, cflame_write_fn fn, void *ctx,
   return 0;
 }
 
-/* Writes buf[0..len) out. On a failure after `done` bytes, the rest of the
- * line that was cut is kept (so the next write completes it) and the whole
- * lines after it are dropped and counted. */
-static void drain(cflame__writer_t *w) {
-  size_t done = 0;
+/* Writes buf[0..upto) out and keeps buf[upto..len) (the start of a line
+ * not yet complete), so the output only ever ends between lines. On a
+ * failure after `done` bytes, the rest of the line that was cut is kept too
+ * (the next write completes it) and the whole lines after it are dropped
+ * and counted. */
+static void drain(cflame__writer_t *w, size_t upto) {
+  size_t done = 0, keep = 0;
   int retries = 0;
-  while (done < w->len) {
-    long n = w->fn(w->ctx, w->buf + done, w->len - done);
+  while (done < upto) {
+    long n = w->fn(w->ctx, w->buf + done, upto - done);
     if (n > 0) {
       done += (size_t)n;
       retries = 0;
@@ -51,21 +53,21 @@ static void drain(cflame__writer_t *w) {
     if (!w->err)
       w->err = e;
     st_relaxed(&cflame__counters.last_errno, e);
-    size_t keep = 0;
     if (done < w->torn || (done > 0 && w->buf[done - 1] != '\n')) {
-      char *nl = memchr(w->buf + done, '\n', w->len - done);
-      keep = nl ? (size_t)(nl - (w->buf + done)) + 1 : w->len - done;
+      char *nl = memchr(w->buf + done, '\n', upto - done);
+      keep = nl ? (size_t)(nl - (w->buf + done)) + 1 : upto - done;
     }
-    fetch_add(&cflame__counters.bytes_written, done);
-    fetch_add(&cflame__counters.bytes_lost, w->len - done - keep);
+    fetch_add(&cflame__counters.bytes_lost, upto - done - keep);
     cflame__report(CFLAME_ERR_WRITE, "write failed: %s; %zu bytes dropped",
-                   strerror(e), w->len - done - keep);
-    memmove(w->buf, w->buf + done, keep);
-    w->len = w->torn = keep;
-    return;
+                   strerror(e), upto - done - keep);
+    break;
   }
   fetch_add(&cflame__counters.bytes_written, done);
-  w->len = w->torn = 0;
+  /* Kept: the cut line's rest, then the unwritten partial line. */
+  memmove(w->buf, w->buf + done, keep);
+  memmove(w->buf + keep, w->buf + upto, w->len - upto);
+  w->len = keep + (w->len - upto);
+  w->torn = keep;
 }
 
 void cflame__writer_put(cflame__writer_t *w, const char *p, size_t n) {
@@ -73,8 +75,12 @@ void cflame__writer_put(cflame__writer_t *w, const char *p, size_t n) {
     return;
   while (n > 0) {
     if (w->len == w->cap) {
-      drain(w);
-      if (w->len == w->cap) { /* nothing could be kept room for */
+      size_t end = w->len;
+      while (end > 0 && w->buf[end - 1] != '\n')
+        end--;
+      /* A line longer than the whole buffer has to go out in pieces. */
+      drain(w, end ? end : w->len);
+      if (w->len == w->cap) { /* nothing could be made room for */
         fetch_add(&cflame__counters.bytes_lost, n);
         return;
       }
@@ -92,7 +98,7 @@ int cflame__writer_flush(cflame__writer_t *w) {
   if (!w->buf)
     return 0;
   if (w->len)
-    drain(w);
+    drain(w, w->len);
   int e = w->err;
   w->err = 0;
   return e ? -e : 0;

@@ -602,6 +602,30 @@ static void test_flame_writer_retries_short_and_eintr(void **state) {
   assert_non_null(strstr(memout_str(&out), "main;test_flame::parse 13\n"));
 }
 
+static int torn_writes;
+
+static long whole_lines_write(void *ctx, const void *buf, size_t len) {
+  if (len && ((const char *)buf)[len - 1] != '\n')
+    torn_writes++;
+  return memout_write(ctx, buf, len);
+}
+
+static void test_flame_writer_writes_whole_lines(void **state) {
+  (void)state;
+  cflame_flame_opts_t o = cflame_flame_opts_default();
+  o.mode = CFLAME_FLAME_STREAM;
+  o.buffer_size = 4096; /* many buffer-full writes */
+  o.stream_records = 64;
+  torn_writes = 0;
+  assert_int_equal(cflame_flame_writer(whole_lines_write, &out, &o, &guard),
+                   0);
+  for (int i = 0; i < 5000; i++)
+    script();
+  drop_and_check(0);
+  assert_true(out.len > 10 * 4096);
+  assert_int_equal(torn_writes, 0); /* a crash between writes tears nothing */
+}
+
 static void test_flame_write_error_is_returned_and_counted(void **state) {
   (void)state;
   cflame_stats_t before, after;
@@ -665,6 +689,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_flame_write_error_is_returned_and_counted, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flame_writer_writes_whole_lines,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests_name("flame", tests, NULL, NULL);
 }
