@@ -56,6 +56,13 @@ int cflame__want_fields;
 
 /* --- sessions -------------------------------------------------------------- */
 
+static void publish_live(uint64_t live) {
+  st_release(&cflame__fast, live && cflame__clock_mode == CFLAME__CLOCK_TSC
+                                ? live
+                                : CFLAME__FAST_NONE);
+  st_release(&cflame__live, live);
+}
+
 /* Threads record while any sink is installed. A flame sink always starts a
  * fresh session (fresh trees); a fmt sink joins the current one. */
 uint64_t cflame__session_open(int flame) {
@@ -68,7 +75,7 @@ uint64_t cflame__session_open(int flame) {
     fmt_on = 1;
   st_relaxed(&cflame__want_fields,
              fmt_on || (flame_on && sink.opts.fields_in_frame));
-  st_release(&cflame__live, live);
+  publish_live(live);
   return live;
 }
 
@@ -80,7 +87,7 @@ void cflame__session_close(int flame) {
   st_relaxed(&cflame__want_fields,
              fmt_on || (flame_on && sink.opts.fields_in_frame));
   if (!flame_on && !fmt_on)
-    st_release(&cflame__live, 0);
+    publish_live(0);
 }
 
 int cflame__flame_recording(uint64_t session) {
@@ -506,7 +513,7 @@ static void fork_child(void) {
    * copy of the buffer and the trees are the parent's to write. */
   cflame__stack_after_fork_child();
   cflame__fmt_after_fork_child();
-  st_release(&cflame__live, 0);
+  publish_live(0);
   flame_on = fmt_on = 0;
   if (sink.guard) {
     sink.forked_session = sink.guard->session;

@@ -131,6 +131,10 @@ size_t cflame__stack_context(char *out, size_t cap);
 
 /* Current recording session (0: none). Threads compare it on every event. */
 extern uint64_t cflame__live;
+/* cflame__live when the clock is the TSC, else CFLAME__FAST_NONE: the one
+ * word the enter fast path compares with the thread's session. */
+extern uint64_t cflame__fast;
+#define CFLAME__FAST_NONE (UINT64_MAX - 1)
 /* Held by setup, flush, drop, and by a thread whose stream ring is full. */
 extern pthread_mutex_t cflame__sink_lock;
 /* Guards the list of thread states and their names. */

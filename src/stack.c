@@ -10,6 +10,7 @@
 #include <string.h>
 
 uint64_t cflame__live;
+uint64_t cflame__fast = CFLAME__FAST_NONE;
 pthread_mutex_t cflame__threads_lock = PTHREAD_MUTEX_INITIALIZER;
 cflame__thread_t *cflame__threads;
 
@@ -30,6 +31,10 @@ static uint32_t thread_numbers; /* last "thread-N" handed out */
 
 /* --- the call tree ------------------------------------------------------ */
 
+/* What a node's child cache holds before its first child: its callsite is
+ * NULL, which no span passes, so the fast path needs no NULL check. */
+static cflame__node_t no_child;
+
 static cflame__node_t *node_add(cflame__thread_t *t, cflame__node_t *parent,
                                 const cflame_callsite_t *cs, uint32_t id) {
   uint32_t i = t->nnodes;
@@ -44,6 +49,7 @@ static cflame__node_t *node_add(cflame__thread_t *t, cflame__node_t *parent,
   }
   cflame__node_t *n = cflame__node_at(t, i);
   memset(n, 0, sizeof *n);
+  n->cache = &no_child;
   n->cs = cs;
   n->cs_id = id;
   n->index = i;
@@ -523,21 +529,64 @@ size_t cflame__stack_path(uint32_t *ids, size_t max) {
 
 /* --- fast paths ------------------------------------------------------------ */
 
+/* The fast paths only run with the TSC clock and a recording thread
+ * (cflame__fast equals the thread's session); everything else, including
+ * the first span of a thread, takes these out-of-line routes. Keeping every
+ * call out of the fast paths (or in tail position) lets them run in
+ * caller-saved registers with no stack frame. */
+__attribute__((noinline)) static cflame_token_t
+enter_generic(cflame_callsite_t *cs) {
+  cflame__thread_t *t = tls;
+  if (t->session != ld_acquire(&cflame__live))
+    return enter_setup(cs);
+  return enter_slow(t, cs, cflame__now());
+}
+
+__attribute__((noinline)) static cflame_token_t
+enter_miss(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now) {
+  return enter_slow(t, cs, now);
+}
+
+__attribute__((noinline)) static void end_generic(cflame__thread_t *t,
+                                                  cflame_token_t tok) {
+  uint32_t d = t->depth;
+  if (t->stack[d].serial != tok || (int64_t)tok < 0) {
+    end_slow(t, tok);
+    return;
+  }
+  charge(t, t->stack[d].node, cflame__now());
+  t->depth = d - 1;
+}
+
+__attribute__((noinline)) static cflame_token_t
+push_record(cflame__thread_t *t, uint32_t node, uint64_t dt,
+            cflame_token_t tok) {
+  ring_push(t, node, dt);
+  return tok;
+}
+
 cflame_token_t cflame_callsite_enter(cflame_callsite_t *cs) {
   cflame__thread_t *t = tls;
-  if (cflame_unlikely(t->session != ld_relaxed(&cflame__live)))
-    return enter_setup(cs);
-  uint64_t now = cflame__now();
+  if (cflame_unlikely(t->session != ld_relaxed(&cflame__fast)))
+    return enter_generic(cs);
+  uint64_t now = cflame__plat_tsc();
   uint32_t d = t->depth;
   cflame__node_t *cur = t->stack[d].node;
-  cflame__node_t *child = cur->cache;
-  if (cflame_unlikely(!child || child->cs != cs))
-    return enter_slow(t, cs, now);
-  charge(t, cur, now);
+  cflame__node_t *child = cur->cache; /* never NULL: see node_add */
+  if (cflame_unlikely(child->cs != cs))
+    return enter_miss(t, cs, now);
+  uint64_t last = t->last;
+  if (cflame_unlikely(now < last)) /* TSCs of two cores a tick apart */
+    now = last;
+  uint64_t dt = now - last;
+  t->last = now;
+  st_relaxed(&cur->self, cur->self + dt);
   uint64_t serial = ++t->serial;
   t->stack[d + 1].node = child;
   t->stack[d + 1].serial = serial;
   t->depth = d + 1;
+  if (t->stream && dt)
+    return push_record(t, cur->index, dt, serial);
   return serial;
 }
 
@@ -546,12 +595,22 @@ void cflame_span_end(cflame_token_t tok) {
   uint32_t d = t->depth;
   /* Tokens never have the top bit; frames that must not pop here (root,
    * registry spans) do, so a forged token cannot match them. */
-  if (cflame_unlikely(t->stack[d].serial != tok || (int64_t)tok < 0)) {
-    end_slow(t, tok);
+  if (cflame_unlikely(t->stack[d].serial != tok || (int64_t)tok < 0 ||
+                      cflame__clock_mode != CFLAME__CLOCK_TSC)) {
+    end_generic(t, tok);
     return;
   }
-  charge(t, t->stack[d].node, cflame__now());
+  uint64_t now = cflame__plat_tsc();
+  cflame__node_t *node = t->stack[d].node;
+  uint64_t last = t->last;
+  if (cflame_unlikely(now < last))
+    now = last;
+  uint64_t dt = now - last;
+  t->last = now;
+  st_relaxed(&node->self, node->self + dt);
   t->depth = d - 1;
+  if (t->stream && dt)
+    (void)push_record(t, node->index, dt, 0);
 }
 
 /* --- descriptions for the fmt sink ---------------------------------------- */
