@@ -447,9 +447,9 @@ static inline cflame_token_t cflame__name_check(const char *name) {
 #define CFLAME__ON(cs, lvl) ((lvl) >= CFLAME_MAX_LEVEL && cflame__interest(&(cs)))
 static inline int cflame__interest(cflame_callsite_t *cs) {
   uint32_t i = CFLAME__INTEREST(*cs);
-  if (i == 1)
-    return 0;
-  return i == 2 || cflame_callsite_register(cs) == 2;
+  if (i == 2)
+    return 1;
+  return i == 0 && cflame_callsite_register(cs) == 2;
 }
 
 #define CFLAME__SPAN_I(tok, nm, lvl, cs)                                       \

@@ -28,11 +28,24 @@ uint64_t cflame__clock_now_slow(void) {
 }
 
 uint64_t cflame__clock_event_ns(void) {
+#ifdef CFLAME_FAKE_TSC
+  return cflame__fake_tsc();
+#endif
   if (cflame__clock_mode == CFLAME__CLOCK_USER)
     return user_fn(user_ctx);
   return cflame__plat_monotonic_ns();
 }
 
+#ifdef CFLAME_FAKE_TSC
+uint64_t cflame__fake_tsc(void) {
+  return user_fn ? user_fn(user_ctx) : cflame__plat_monotonic_ns();
+}
+
+static void pick(void) {
+  cflame__clock_mode = CFLAME__CLOCK_TSC; /* ticks are ns: no calibration */
+  mult = UINT64_C(1) << 32;
+}
+#else
 static void pick(void) {
   if (user_fn)
     cflame__clock_mode = CFLAME__CLOCK_USER;
@@ -43,6 +56,7 @@ static void pick(void) {
     cflame__clock_mode = CFLAME__CLOCK_MONO;
   mult = UINT64_C(1) << 32;
 }
+#endif
 
 static void init_once_fn(void) {
   pick();
@@ -61,6 +75,9 @@ void cflame__clock_session_start(void) {
 }
 
 void cflame__clock_calibrate(void) {
+#ifdef CFLAME_FAKE_TSC
+  return;
+#endif
   if (cflame__clock_mode != CFLAME__CLOCK_TSC)
     return;
   /* Measure the rate over the whole session so far, at least 10 ms, so the

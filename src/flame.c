@@ -57,9 +57,9 @@ int cflame__want_fields;
 /* --- sessions -------------------------------------------------------------- */
 
 static void publish_live(uint64_t live) {
-  st_release(&cflame__fast, live && cflame__clock_mode == CFLAME__CLOCK_TSC
-                                ? live
-                                : CFLAME__FAST_NONE);
+  int fast = live && cflame__clock_mode == CFLAME__CLOCK_TSC &&
+             !cflame__session_stream;
+  st_release(&cflame__fast, fast ? live : CFLAME__FAST_NONE);
   st_release(&cflame__live, live);
 }
 
@@ -401,6 +401,8 @@ static void collect(cflame__thread_t *t, batch_t *b, int cumulative) {
   for (uint32_t i = 0; i < n; i++) {
     cflame__node_t *node = cflame__node_at(t, i);
     uint64_t self = ld_relaxed(&node->self);
+    if ((int64_t)self < 0) /* TSC skew between cores: see the fast path */
+      self = 0;
     uint64_t ns;
     if (cumulative) {
       ns = cflame__clock_to_ns(self);
@@ -680,6 +682,7 @@ int cflame_guard_drop(cflame_guard_t *g) {
     rc = cflame__fmt_drop(g);
   } else if (g == sink.guard) {
     rc = flush_locked();
+    cflame__session_stream = 0; /* a fmt sink left alone records no slices */
     cflame__session_close(1);
     if (cflame__writer_close(&sink.w) < 0)
       rc = CFLAME_EIO;

@@ -84,10 +84,11 @@ struct cflame__thread_s {
   /* hot: read by every enter/exit */
   uint64_t session; /* equals cflame__live while recording */
   uint64_t last;    /* timestamp of the previous enter/exit */
-  uint32_t depth;   /* index of the top frame; 0 = only the root */
+  cflame__frame_t *top; /* the innermost frame; &stack[0] = only the root */
   uint32_t overflow;/* spans open beyond CFLAME_MAX_DEPTH */
   uint64_t serial;  /* last token handed out */
   int stream;
+  uint64_t slow_tag;   /* CFLAME__SERIAL_NONE: frames skip the END fast path */
   cflame__rec_t *ring; /* stream ring, owner produces, flusher consumes */
   uint64_t ring_mask;
   uint64_t head;       /* owner writes (release) */
@@ -140,6 +141,10 @@ extern pthread_mutex_t cflame__sink_lock;
 /* Guards the list of thread states and their names. */
 extern pthread_mutex_t cflame__threads_lock;
 extern cflame__thread_t *cflame__threads;
+
+static inline uint32_t cflame__depth(const cflame__thread_t *t) {
+  return (uint32_t)(t->top - t->stack);
+}
 
 static inline cflame__node_t *cflame__node_at(cflame__thread_t *t,
                                               uint32_t i) {

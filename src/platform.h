@@ -38,7 +38,15 @@ int cflame__plat_tsc_usable(void);
 int cflame__plat_atfork(void (*prepare)(void), void (*parent)(void),
                         void (*child)(void));
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(CFLAME_FAKE_TSC)
+/* Test builds only: the "TSC" is the injected clock, so the tests drive the
+ * very fast paths that real programs run, with exact, scripted time. */
+#define CFLAME__HAVE_TSC 1
+uint64_t cflame__fake_tsc(void);
+static inline uint64_t cflame__plat_tsc(void) {
+  return cflame__fake_tsc();
+}
+#elif defined(__x86_64__) || defined(__i386__)
 #define CFLAME__HAVE_TSC 1
 static inline uint64_t cflame__plat_tsc(void) {
   uint32_t lo, hi;

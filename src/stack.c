@@ -21,8 +21,9 @@ size_t cflame__session_ring;
 /* Every thread starts here: its session never matches and its root serial
  * never equals a token, so both fast paths fall through to the slow path
  * without a NULL check. Never written. */
-static cflame__thread_t sentinel = {
-    .session = UINT64_MAX, .stack = {{NULL, CFLAME__SERIAL_NONE}}};
+static cflame__thread_t sentinel = {.session = UINT64_MAX,
+                                    .top = &sentinel.stack[0],
+                                    .stack = {{NULL, CFLAME__SERIAL_NONE}}};
 static _Thread_local cflame__thread_t *tls = &sentinel;
 
 static pthread_key_t exit_key;
@@ -134,7 +135,7 @@ static inline void charge(cflame__thread_t *t, cflame__node_t *n,
 
 /* Drops the references held by registry-span frames above `keep`. */
 static void release_above(cflame__thread_t *t, uint32_t keep) {
-  for (uint32_t i = t->depth; i > keep; i--) {
+  for (uint32_t i = cflame__depth(t); i > keep; i--) {
     uint64_t s = t->stack[i].serial;
     if ((s & CFLAME__SERIAL_REG) && (s & CFLAME__SERIAL_NONE))
       cflame__span_unref(s & CFLAME__HANDLE_MASK);
@@ -159,6 +160,7 @@ static cflame__thread_t *thread_create(void) {
   node_add(t, NULL, NULL, CFLAME__ID_ROOT);
   t->stack[0].node = cflame__node_at(t, 0);
   t->stack[0].serial = CFLAME__SERIAL_NONE;
+  t->top = &t->stack[0];
   /* Serials are unique per thread, so a token ended on the wrong thread is
    * (almost always) recognised as foreign. */
   if (!cflame__plat_is_main_thread())
@@ -185,7 +187,7 @@ static int thread_begin(cflame__thread_t *t, uint64_t live) {
   }
   t->nnodes = 0;
   node_add(t, NULL, NULL, CFLAME__ID_ROOT);
-  t->depth = 0;
+  t->top = &t->stack[0];
   t->overflow = 0;
   t->stream = cflame__session_stream;
   free(t->ring);
@@ -198,6 +200,11 @@ static int thread_begin(cflame__thread_t *t, uint64_t live) {
       return -1;
     t->ring_mask = n - 1;
   }
+  /* Stream sessions and other clocks than the TSC keep their frames off
+   * the END fast path, which handles only aggregate mode with the TSC. */
+  t->slow_tag = t->stream || cflame__clock_mode != CFLAME__CLOCK_TSC
+                    ? CFLAME__SERIAL_NONE
+                    : 0;
   t->last = cflame__now();
   st_release(&t->session, live);
   return 0;
@@ -216,13 +223,13 @@ void cflame__stack_free(cflame__thread_t *t) {
 
 /* Exits every open span of t at `now` (thread or process exit). */
 void cflame__stack_close_all(cflame__thread_t *t, uint64_t now) {
-  if (t == &sentinel || (t->depth == 0 && t->overflow == 0))
+  if (t == &sentinel || (cflame__depth(t) == 0 && t->overflow == 0))
     return;
   fetch_add(&cflame__counters.spans_closed_at_exit,
-            (uint64_t)t->depth + t->overflow);
-  charge(t, t->stack[t->depth].node, now);
+            (uint64_t)cflame__depth(t) + t->overflow);
+  charge(t, t->stack[cflame__depth(t)].node, now);
   release_above(t, 0);
-  t->depth = 0;
+  t->top = &t->stack[0];
   t->overflow = 0;
 }
 
@@ -232,7 +239,7 @@ static void thread_exit(void *arg) {
   if (t->session == ld_acquire(&cflame__live))
     cflame__stack_close_all(t, cflame__now());
   release_above(t, 0);
-  t->depth = 0;
+  t->top = &t->stack[0];
   /* A recording thread's data waits for the next flush, which frees it. */
   pthread_mutex_lock(&cflame__sink_lock);
   pthread_mutex_lock(&cflame__threads_lock);
@@ -294,7 +301,7 @@ static void busy_leave(cflame__thread_t *t) {
 /* Pushes a frame for `node` (already charged up to now). */
 static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
                            uint64_t tag) {
-  uint32_t d = t->depth;
+  uint32_t d = cflame__depth(t);
   uint64_t serial = ++t->serial;
   if (d == CFLAME_MAX_DEPTH) { /* no room: counted, charged to the top */
     if (tag & CFLAME__SERIAL_REG)
@@ -304,8 +311,8 @@ static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
     return serial;
   }
   t->stack[d + 1].node = node;
-  t->stack[d + 1].serial = tag ? tag : serial;
-  t->depth = d + 1;
+  t->stack[d + 1].serial = tag ? tag : serial | t->slow_tag;
+  t->top = &t->stack[d + 1];
   return serial;
 }
 
@@ -328,10 +335,10 @@ static cflame_token_t enter_id(cflame__thread_t *t, const cflame_callsite_t *cs,
                                uint32_t id, uint64_t now) {
   if (!busy_enter(t))
     return 0;
-  cflame__node_t *cur = t->stack[t->depth].node;
+  cflame__node_t *cur = t->stack[cflame__depth(t)].node;
   charge(t, cur, now);
   cflame_token_t tok = 0;
-  cflame__node_t *child = t->depth == CFLAME_MAX_DEPTH
+  cflame__node_t *child = cflame__depth(t) == CFLAME_MAX_DEPTH
                               ? cur
                               : child_of(t, cur, cs, id);
   if (child) /* else out of memory: the span is simply not recorded */
@@ -357,7 +364,7 @@ static cflame_token_t enter_setup(cflame_callsite_t *cs) {
 
 /* Pops frames down to index i - 1 (the frame at i is the one ended). */
 static void pop_to(cflame__thread_t *t, uint32_t i, const char *what) {
-  uint32_t d = t->depth;
+  uint32_t d = cflame__depth(t);
   charge(t, t->stack[d].node, cflame__now());
   if (i != d || t->overflow)
     cflame__report(CFLAME_ERR_OUT_OF_ORDER,
@@ -366,11 +373,11 @@ static void pop_to(cflame__thread_t *t, uint32_t i, const char *what) {
                    what, (unsigned)(d - i) + t->overflow);
   release_above(t, i - 1);
   t->overflow = 0;
-  t->depth = i - 1;
+  t->top = &t->stack[i - 1];
 }
 
 static uint32_t find_frame(const cflame__thread_t *t, uint64_t serial) {
-  uint32_t i = t->depth;
+  uint32_t i = cflame__depth(t);
   while (i > 0 && t->stack[i].serial != serial)
     i--;
   return i;
@@ -379,12 +386,12 @@ static uint32_t find_frame(const cflame__thread_t *t, uint64_t serial) {
 static void end_slow(cflame__thread_t *t, cflame_token_t tok) {
   if (tok == 0 || (int64_t)tok < 0 || t == &sentinel || !busy_enter(t))
     return;
-  uint32_t d = t->depth;
+  uint32_t d = cflame__depth(t);
   uint64_t top = t->stack[d].serial & ~CFLAME__SERIAL_NONE;
   if (t->overflow && tok > top && tok <= t->serial) {
     charge(t, t->stack[d].node, cflame__now());
     if (--t->overflow == 0 && !(t->stack[d].serial & CFLAME__SERIAL_REG))
-      t->stack[d].serial = top;
+      t->stack[d].serial = top | t->slow_tag;
     busy_leave(t);
     return;
   }
@@ -447,7 +454,7 @@ void cflame_token_record(cflame_token_t tok, const cflame_field_t *f,
   if (!tok || !f || n == 0 || t == &sentinel ||
       !ld_relaxed(&cflame__want_fields) || t->session != ld_acquire(&cflame__live))
     return;
-  uint32_t d = t->depth;
+  uint32_t d = cflame__depth(t);
   if (t->overflow || (t->stack[d].serial & ~CFLAME__SERIAL_NONE) != tok)
     return; /* only the innermost span can change its frame */
   if (!busy_enter(t))
@@ -483,7 +490,7 @@ int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle) {
   if (!busy_enter(t))
     return -1;
   uint64_t now = cflame__now();
-  charge(t, t->stack[t->depth].node, now);
+  charge(t, t->stack[cflame__depth(t)].node, now);
   cflame__node_t *node = t->stack[0].node;
   for (size_t i = 0; i < n && node; i++) {
     const cflame__site_t *s = cflame__registry_site(ids[i]);
@@ -516,7 +523,7 @@ size_t cflame__stack_path(uint32_t *ids, size_t max) {
   if (t == &sentinel || t->session != ld_acquire(&cflame__live))
     return 0;
   size_t n = 0;
-  for (cflame__node_t *node = t->stack[t->depth].node;
+  for (cflame__node_t *node = t->stack[cflame__depth(t)].node;
        node->index != 0 && n < max; node = cflame__node_at(t, node->parent))
     ids[n++] = node->cs_id;
   for (size_t i = 0; i < n / 2; i++) { /* root first */
@@ -529,8 +536,8 @@ size_t cflame__stack_path(uint32_t *ids, size_t max) {
 
 /* --- fast paths ------------------------------------------------------------ */
 
-/* The fast paths only run with the TSC clock and a recording thread
- * (cflame__fast equals the thread's session); everything else, including
+/* The fast paths only run in aggregate mode with the TSC clock, on a
+ * recording thread (cflame__fast equals the thread's session); everything else, including
  * the first span of a thread, takes these out-of-line routes. Keeping every
  * call out of the fast paths (or in tail position) lets them run in
  * caller-saved registers with no stack frame. */
@@ -549,20 +556,14 @@ enter_miss(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now) {
 
 __attribute__((noinline)) static void end_generic(cflame__thread_t *t,
                                                   cflame_token_t tok) {
-  uint32_t d = t->depth;
-  if (t->stack[d].serial != tok || (int64_t)tok < 0) {
+  uint32_t d = cflame__depth(t);
+  if ((int64_t)tok <= 0 || t->overflow ||
+      (t->stack[d].serial & ~CFLAME__SERIAL_NONE) != tok) {
     end_slow(t, tok);
     return;
   }
   charge(t, t->stack[d].node, cflame__now());
-  t->depth = d - 1;
-}
-
-__attribute__((noinline)) static cflame_token_t
-push_record(cflame__thread_t *t, uint32_t node, uint64_t dt,
-            cflame_token_t tok) {
-  ring_push(t, node, dt);
-  return tok;
+  t->top = &t->stack[d - 1];
 }
 
 cflame_token_t cflame_callsite_enter(cflame_callsite_t *cs) {
@@ -570,47 +571,39 @@ cflame_token_t cflame_callsite_enter(cflame_callsite_t *cs) {
   if (cflame_unlikely(t->session != ld_relaxed(&cflame__fast)))
     return enter_generic(cs);
   uint64_t now = cflame__plat_tsc();
-  uint32_t d = t->depth;
-  cflame__node_t *cur = t->stack[d].node;
+  cflame__frame_t *top = t->top;
+  cflame__node_t *cur = top->node;
   cflame__node_t *child = cur->cache; /* never NULL: see node_add */
   if (cflame_unlikely(child->cs != cs))
     return enter_miss(t, cs, now);
-  uint64_t last = t->last;
-  if (cflame_unlikely(now < last)) /* TSCs of two cores a tick apart */
-    now = last;
-  uint64_t dt = now - last;
+  /* Two cores' TSCs may differ by a few ticks: a slice can come out
+   * slightly negative. It wraps here and cancels out in the sums; flush
+   * reads a node below zero as zero. */
+  st_relaxed(&cur->self, cur->self + (now - t->last));
   t->last = now;
-  st_relaxed(&cur->self, cur->self + dt);
   uint64_t serial = ++t->serial;
-  t->stack[d + 1].node = child;
-  t->stack[d + 1].serial = serial;
-  t->depth = d + 1;
-  if (t->stream && dt)
-    return push_record(t, cur->index, dt, serial);
+  top[1].node = child;
+  top[1].serial = serial;
+  t->top = top + 1;
   return serial;
 }
 
 void cflame_span_end(cflame_token_t tok) {
   cflame__thread_t *t = tls;
-  uint32_t d = t->depth;
-  /* Tokens never have the top bit; frames that must not pop here (root,
-   * registry spans) do, so a forged token cannot match them. */
-  if (cflame_unlikely(t->stack[d].serial != tok || (int64_t)tok < 0 ||
-                      cflame__clock_mode != CFLAME__CLOCK_TSC)) {
+  cflame__frame_t *top = t->top;
+  /* Tokens never have the top bit. Frames that must not pop here have it:
+   * the root, registry spans, and every frame of a session that is not
+   * aggregate-with-TSC; so one compare (plus the sign, against forged
+   * tokens) picks the fast case. */
+  if (cflame_unlikely(top->serial != tok || (int64_t)tok < 0)) {
     end_generic(t, tok);
     return;
   }
   uint64_t now = cflame__plat_tsc();
-  cflame__node_t *node = t->stack[d].node;
-  uint64_t last = t->last;
-  if (cflame_unlikely(now < last))
-    now = last;
-  uint64_t dt = now - last;
+  cflame__node_t *node = top->node;
+  st_relaxed(&node->self, node->self + (now - t->last));
   t->last = now;
-  st_relaxed(&node->self, node->self + dt);
-  t->depth = d - 1;
-  if (t->stream && dt)
-    (void)push_record(t, node->index, dt, 0);
+  t->top = top - 1;
 }
 
 /* --- descriptions for the fmt sink ---------------------------------------- */
@@ -650,7 +643,7 @@ size_t cflame__stack_context(char *out, size_t cap) {
   if (t != &sentinel && t->session == ld_acquire(&cflame__live)) {
     uint32_t ids[CFLAME_MAX_DEPTH + 1];
     size_t n = 0;
-    for (cflame__node_t *node = t->stack[t->depth].node;
+    for (cflame__node_t *node = t->stack[cflame__depth(t)].node;
          node->index != 0 && n < CFLAME_MAX_DEPTH + 1;
          node = cflame__node_at(t, node->parent))
       ids[n++] = node->cs_id;
