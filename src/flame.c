@@ -237,8 +237,8 @@ static int node_text(cflame__thread_t *t, uint32_t index, const char **p,
     x->cap = b.cap;
     x->count = i + 1;
   }
-  *p = x->buf + x->off[index];
   *len = x->n[index];
+  *p = *len ? x->buf + x->off[index] : ""; /* the root alone: no text yet */
   return 0;
 }
 
