@@ -48,6 +48,7 @@ static struct {
   batch_t retired;   /* aggregate rewrite: exited threads' totals */
   int64_t rewrite_at;       /* offset where a rewritten file starts, or -1 */
   uint64_t reentry_seen;    /* REENTRY count already reported */
+  uint64_t lines;           /* lines written, not yet in the counters */
 } sink;
 
 static uint64_t session_counter;
@@ -126,13 +127,27 @@ static void sb_free(strbuf_t *b) {
 }
 
 static size_t u64_dec(char *out, uint64_t v) {
+  static const char pairs[201] = "00010203040506070809101112131415161718192021"
+                                 "22232425262728293031323334353637383940414243"
+                                 "44454647484950515253545556575859606162636465"
+                                 "66676869707172737475767778798081828384858687"
+                                 "888990919293949596979899";
   char tmp[24];
-  size_t n = 0;
-  do
-    tmp[n++] = (char)('0' + v % 10);
-  while ((v /= 10) != 0);
-  for (size_t i = 0; i < n; i++)
-    out[i] = tmp[n - 1 - i];
+  char *q = tmp + sizeof tmp;
+  while (v >= 100) {
+    unsigned r = (unsigned)(v % 100);
+    v /= 100;
+    q -= 2;
+    memcpy(q, pairs + 2 * r, 2);
+  }
+  if (v >= 10) {
+    q -= 2;
+    memcpy(q, pairs + 2 * v, 2);
+  } else {
+    *--q = (char)('0' + v);
+  }
+  size_t n = (size_t)(tmp + sizeof tmp - q);
+  memcpy(out, q, n);
   return n;
 }
 
@@ -184,17 +199,41 @@ static void put_frame(strbuf_t *b, uint32_t id) {
   sb_put(b, s->frame, s->frame_len);
 }
 
-/* The text ";frame;...;frame" of node `index` of t (without the root, which
- * can be renamed or collapsed), extending t's cache up to that node. Nodes
- * are numbered in creation order, so a parent's text always exists first. */
-static int node_text(cflame__thread_t *t, uint32_t index, const char **p,
-                     size_t *len) {
+static const char *root_of(const cflame__thread_t *t, char buf[24]);
+
+/* The stack "root;frame;...;frame" of node `index` of t, extending t's cache
+ * up to that node. Nodes are numbered in creation order, so a parent's text
+ * always exists first. A rename of the thread rebuilds the cache. */
+static void text_check(cflame__thread_t *t) {
   cflame__text_t *x = &t->text;
-  if (x->session != sink.guard->session) {
+  if (cflame_unlikely(x->session != sink.guard->session ||
+                      x->name_version != t->name_version)) {
     x->count = 0;
     x->len = 0;
     x->session = sink.guard->session;
+    x->name_version = t->name_version;
   }
+}
+
+__attribute__((noinline)) static int text_build(cflame__thread_t *t,
+                                                uint32_t index,
+                                                const char **p, size_t *len);
+
+/* Call text_check(t) first (once per batch). */
+static inline int node_text(cflame__thread_t *t, uint32_t index,
+                            const char **p, size_t *len) {
+  cflame__text_t *x = &t->text;
+  if (cflame_likely(index < x->count)) {
+    *p = x->buf + x->off[index];
+    *len = x->n[index];
+    return 0;
+  }
+  return text_build(t, index, p, len);
+}
+
+static int text_build(cflame__thread_t *t, uint32_t index, const char **p,
+                      size_t *len) {
+  cflame__text_t *x = &t->text;
   while (x->count <= index) {
     uint32_t i = x->count;
     if (i == x->cap_nodes) {
@@ -229,16 +268,21 @@ static int node_text(cflame__thread_t *t, uint32_t index, const char **p,
       x->off[i] = (uint32_t)start;
       x->n[i] = (uint32_t)(b.len - start);
     } else {
+      char buf[24];
+      const char *root = root_of(t, buf);
+      sb_put(&b, root, strlen(root));
+      if (b.oom)
+        return -1;
       x->off[0] = 0;
-      x->n[0] = 0;
+      x->n[0] = (uint32_t)b.len;
     }
     x->buf = b.p;
     x->len = b.len;
     x->cap = b.cap;
     x->count = i + 1;
   }
+  *p = x->buf + x->off[index];
   *len = x->n[index];
-  *p = *len ? x->buf + x->off[index] : ""; /* the root alone: no text yet */
   return 0;
 }
 
@@ -251,13 +295,11 @@ static const char *root_of(const cflame__thread_t *t, char buf[24]) {
 static void put_stack(strbuf_t *b, cflame__thread_t *t, uint32_t index) {
   const char *p;
   size_t len;
-  char buf[24];
-  const char *root = root_of(t, buf);
+  text_check(t);
   if (node_text(t, index, &p, &len) != 0) {
     b->oom = 1;
     return;
   }
-  sb_put(b, root, strlen(root));
   sb_put(b, p, len);
 }
 
@@ -276,23 +318,46 @@ static uint64_t admit(uint64_t ns) {
   return ns;
 }
 
-static void write_line(const char *stack, size_t len, uint64_t ns) {
-  char num[24];
-  num[0] = ' ';
-  size_t n = 1 + u64_dec(num + 1, ns);
-  num[n++] = '\n';
-  cflame__writer_put(&sink.w, stack, len);
-  cflame__writer_put(&sink.w, num, n);
-  fetch_add(&cflame__counters.lines_written, 1);
+/* Digits of v, written backwards from end; returns the count. */
+static inline size_t dec_back(char *end, uint64_t v) {
+  char *q = end;
+  do {
+    *--q = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  return (size_t)(end - q);
+}
+
+/* Writes "stack count\n", formatted straight into the writer's buffer. */
+static inline void write_line(const char *stack, size_t len, uint64_t ns) {
+  cflame__writer_t *w = &sink.w;
+  char *p = cflame_likely(w->cap - w->len >= len + 22)
+                ? w->buf + w->len
+                : cflame__writer_room(w, len + 22);
+  if (cflame_unlikely(!p)) { /* a line longer than the whole buffer */
+    char num[24];
+    num[0] = ' ';
+    size_t n = 1 + u64_dec(num + 1, ns);
+    num[n++] = '\n';
+    cflame__writer_put(&sink.w, stack, len);
+    cflame__writer_put(&sink.w, num, n);
+  } else {
+    memcpy(p, stack, len);
+    p[len] = ' ';
+    char digits[20];
+    size_t n = dec_back(digits + 20, ns);
+    memcpy(p + len + 1, digits + 20 - n, n);
+    p[len + 1 + n] = '\n';
+    cflame__writer_commit(w, len + n + 2);
+  }
+  sink.lines++;
 }
 
 /* --- stream mode ------------------------------------------------------- */
 
 void cflame__flame_drain(cflame__thread_t *t) {
   cflame__clock_calibrate();
-  char buf[24];
-  const char *root = root_of(t, buf);
-  size_t rlen = strlen(root);
+  text_check(t);
   uint64_t head = ld_acquire(&t->head);
   for (uint64_t i = t->tail; i < head; i++) {
     const cflame__rec_t *r = &t->ring[i & t->ring_mask];
@@ -303,10 +368,11 @@ void cflame__flame_drain(cflame__thread_t *t) {
     size_t len;
     if (ns == 0 || node_text(t, r->node, &p, &len) != 0)
       continue;
-    cflame__writer_put(&sink.w, root, rlen);
     write_line(p, len, ns);
   }
   st_release(&t->tail, head);
+  fetch_add(&cflame__counters.lines_written, sink.lines);
+  sink.lines = 0;
 }
 
 /* --- aggregate mode ---------------------------------------------------- */
@@ -482,6 +548,8 @@ static int flush_locked(void) {
     batch_merge(&sink.batch);
     batch_write(&sink.batch);
   }
+  fetch_add(&cflame__counters.lines_written, sink.lines);
+  sink.lines = 0;
   int rc = cflame__writer_flush(&sink.w);
   return rc < 0 ? CFLAME_EIO : 0;
 }
@@ -659,6 +727,7 @@ int cflame_flame_file(const char *path, const cflame_flame_opts_t *opts,
 int cflame_guard_flush(cflame_guard_t *g) {
   if (!g)
     return CFLAME_EINVAL;
+  cflame__stack_hold(1);
   pthread_mutex_lock(&cflame__sink_lock);
   int rc;
   if (g->kind == CFLAME__GUARD_FMT)
@@ -670,12 +739,14 @@ int cflame_guard_flush(cflame_guard_t *g) {
   else
     rc = flush_locked();
   pthread_mutex_unlock(&cflame__sink_lock);
+  cflame__stack_hold(0);
   return rc;
 }
 
 int cflame_guard_drop(cflame_guard_t *g) {
   if (!g)
     return 0;
+  cflame__stack_hold(1);
   pthread_mutex_lock(&cflame__sink_lock);
   int rc = 0;
   if (g->kind == CFLAME__GUARD_FMT) {
@@ -697,6 +768,7 @@ int cflame_guard_drop(cflame_guard_t *g) {
     sink.forked_session = 0;
   }
   pthread_mutex_unlock(&cflame__sink_lock);
+  cflame__stack_hold(0);
   return rc;
 }
 

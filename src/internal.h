@@ -72,11 +72,12 @@ typedef struct cflame__vcache_s {
 /* Formatted stacks of one thread's nodes, built once and reused by every
  * line that names them. Owned by whoever holds the sink lock. */
 typedef struct cflame__text_s {
-  char *buf;          /* node i: buf[off[i] .. off[i]+len[i]) = ";a;b" */
+  char *buf;          /* node i: buf[off[i] .. off[i]+n[i]) = "root;a;b" */
   size_t len, cap;
   uint32_t *off, *n;
   uint32_t count, cap_nodes;
   uint64_t session;   /* the session the text was built for */
+  uint32_t name_version; /* the root name it starts with */
 } cflame__text_t;
 
 typedef struct cflame__thread_s cflame__thread_t;
@@ -99,9 +100,11 @@ struct cflame__thread_s {
   cflame__node_t *chunks[CFLAME__CHUNKS];
   /* identity, under the threads lock */
   char *name;          /* set by cflame_thread_name, or NULL */
+  uint32_t name_version; /* bumped by every rename */
   uint32_t number;     /* 0 for the main thread */
   int dead;            /* the thread has exited */
   volatile int busy;   /* inside a slow path (signal re-entry guard) */
+  volatile int holding; /* holds (or waits for) the sink lock */
   cflame__thread_t *next;
   cflame__vcache_t vcache[CFLAME__VCACHE]; /* owner only */
   cflame__text_t text;
@@ -165,6 +168,9 @@ void cflame__stack_after_fork_child(void);
 int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle);
 int cflame__stack_exit_handle(uint64_t handle);
 size_t cflame__stack_path(uint32_t *ids, size_t max);
+/* Marks the calling thread as holding the sink lock, so that a span from a
+ * signal handler on it never waits for that lock (it drops instead). */
+void cflame__stack_hold(int on);
 /* span.c: drops the reference an enter took. */
 void cflame__span_unref(uint64_t handle);
 

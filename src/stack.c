@@ -94,25 +94,43 @@ static cflame__node_t *child_of(cflame__thread_t *t, cflame__node_t *parent,
 
 /* --- stream ring ---------------------------------------------------------- */
 
-static void ring_full(cflame__thread_t *t) {
+/* Returns 0 if the record may be stored, -1 to drop it. */
+__attribute__((noinline)) static int ring_full(cflame__thread_t *t) {
   t->tail_seen = ld_acquire(&t->tail);
   if (t->head - t->tail_seen <= t->ring_mask)
-    return;
+    return 0;
+  if (t->holding) { /* a signal handler, while this thread holds the lock */
+    fetch_add(&cflame__counters.errors[CFLAME_ERR_REENTRY], 1);
+    return -1;
+  }
   /* Nobody drained us in time: format our own records. This is the one
    * place a span can wait on another thread (a flush in progress). */
+  cflame__stack_hold(1);
   pthread_mutex_lock(&cflame__sink_lock);
   if (cflame__flame_recording(t->session))
     cflame__flame_drain(t);
   else
     st_release(&t->tail, t->head);
   pthread_mutex_unlock(&cflame__sink_lock);
+  cflame__stack_hold(0);
   t->tail_seen = ld_acquire(&t->tail);
+  return 0;
+}
+
+void cflame__stack_hold(int on) {
+  cflame__thread_t *t = tls;
+  if (t != &sentinel) {
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t->holding = on;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  }
 }
 
 static inline void ring_push(cflame__thread_t *t, uint32_t node,
                              uint64_t ticks) {
-  if (cflame_unlikely(t->head - t->tail_seen > t->ring_mask))
-    ring_full(t);
+  if (cflame_unlikely(t->head - t->tail_seen > t->ring_mask) &&
+      ring_full(t) != 0)
+    return;
   cflame__rec_t *r = &t->ring[t->head & t->ring_mask];
   r->ticks = ticks;
   r->node = node;
@@ -347,8 +365,8 @@ static cflame_token_t enter_id(cflame__thread_t *t, const cflame_callsite_t *cs,
   return tok;
 }
 
-static cflame_token_t enter_slow(cflame__thread_t *t, cflame_callsite_t *cs,
-                                 uint64_t now) {
+__attribute__((noinline)) static cflame_token_t
+enter_slow(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now) {
   uint32_t id = cflame__registry_register(cs);
   if (!id || ld_relaxed(&cs->interest_) != 2)
     return 0;
@@ -383,7 +401,8 @@ static uint32_t find_frame(const cflame__thread_t *t, uint64_t serial) {
   return i;
 }
 
-static void end_slow(cflame__thread_t *t, cflame_token_t tok) {
+__attribute__((noinline)) static void end_slow(cflame__thread_t *t,
+                                               cflame_token_t tok) {
   if (tok == 0 || (int64_t)tok < 0 || t == &sentinel || !busy_enter(t))
     return;
   uint32_t d = cflame__depth(t);
@@ -546,7 +565,18 @@ enter_generic(cflame_callsite_t *cs) {
   cflame__thread_t *t = tls;
   if (t->session != ld_acquire(&cflame__live))
     return enter_setup(cs);
-  return enter_slow(t, cs, cflame__now());
+  uint64_t now = cflame__now();
+  cflame__frame_t *top = t->top;
+  cflame__node_t *cur = top->node;
+  cflame__node_t *child = cur->cache;
+  if (child->cs != cs || t->busy)
+    return enter_slow(t, cs, now);
+  charge(t, cur, now);
+  uint64_t serial = ++t->serial;
+  top[1].node = child;
+  top[1].serial = serial | t->slow_tag;
+  t->top = top + 1;
+  return serial;
 }
 
 __attribute__((noinline)) static cflame_token_t
@@ -556,14 +586,14 @@ enter_miss(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now) {
 
 __attribute__((noinline)) static void end_generic(cflame__thread_t *t,
                                                   cflame_token_t tok) {
-  uint32_t d = cflame__depth(t);
+  cflame__frame_t *top = t->top;
   if ((int64_t)tok <= 0 || t->overflow ||
-      (t->stack[d].serial & ~CFLAME__SERIAL_NONE) != tok) {
+      (top->serial & ~CFLAME__SERIAL_NONE) != tok) {
     end_slow(t, tok);
     return;
   }
-  charge(t, t->stack[d].node, cflame__now());
-  t->top = &t->stack[d - 1];
+  t->top = top - 1;
+  charge(t, top->node, cflame__now());
 }
 
 cflame_token_t cflame_callsite_enter(cflame_callsite_t *cs) {
@@ -685,6 +715,7 @@ int cflame_thread_name(const char *name) {
   pthread_mutex_lock(&cflame__threads_lock);
   char *old = t->name;
   t->name = copy;
+  t->name_version++;
   pthread_mutex_unlock(&cflame__threads_lock);
   free(old);
   return 0;

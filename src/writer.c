@@ -70,16 +70,32 @@ static void drain(cflame__writer_t *w, size_t upto) {
   w->torn = keep;
 }
 
+/* Writes out what can go without cutting a line. */
+static void drain_lines(cflame__writer_t *w) {
+  size_t end = w->len;
+  while (end > 0 && w->buf[end - 1] != '\n')
+    end--;
+  /* A line longer than the whole buffer has to go out in pieces. */
+  drain(w, end ? end : w->len);
+}
+
+char *cflame__writer_room(cflame__writer_t *w, size_t n) {
+  if (!w->buf || n > w->cap)
+    return NULL;
+  if (w->cap - w->len < n) {
+    drain_lines(w);
+    if (w->cap - w->len < n)
+      return NULL;
+  }
+  return w->buf + w->len;
+}
+
 void cflame__writer_put(cflame__writer_t *w, const char *p, size_t n) {
   if (!w->buf)
     return;
   while (n > 0) {
     if (w->len == w->cap) {
-      size_t end = w->len;
-      while (end > 0 && w->buf[end - 1] != '\n')
-        end--;
-      /* A line longer than the whole buffer has to go out in pieces. */
-      drain(w, end ? end : w->len);
+      drain_lines(w);
       if (w->len == w->cap) { /* nothing could be made room for */
         fetch_add(&cflame__counters.bytes_lost, n);
         return;
