@@ -44,6 +44,11 @@ struct cflame__node_s {
 #define CFLAME__CHUNK0 64u
 #define CFLAME__CHUNKS 26
 
+/* Stack slots. Output frames stop at CFLAME_MAX_DEPTH (the tree depth), but
+ * a registry span puts a shallow node on a deep slot, so the stack keeps
+ * room for one more full tree below any frame it accepts (see push()). */
+#define CFLAME__SLOTS (2 * CFLAME_MAX_DEPTH + 2)
+
 typedef struct cflame__frame_s {
   cflame__node_t *node;
   uint64_t serial; /* token of the span that pushed this frame */
@@ -86,7 +91,7 @@ struct cflame__thread_s {
   uint64_t session; /* equals cflame__live while recording */
   uint64_t last;    /* timestamp of the previous enter/exit */
   cflame__frame_t *top; /* the innermost frame; &stack[0] = only the root */
-  uint32_t overflow;/* spans open beyond CFLAME_MAX_DEPTH */
+  uint32_t overflow;/* spans open with no stack slot left */
   uint64_t serial;  /* last token handed out */
   int stream;
   uint64_t slow_tag;   /* CFLAME__SERIAL_NONE: frames skip the END fast path */
@@ -108,7 +113,7 @@ struct cflame__thread_s {
   cflame__thread_t *next;
   cflame__vcache_t vcache[CFLAME__VCACHE]; /* owner only */
   cflame__text_t text;
-  cflame__frame_t stack[CFLAME_MAX_DEPTH + 1];
+  cflame__frame_t stack[CFLAME__SLOTS];
 };
 
 /* A guard is never freed: a dropped one must stay safe to drop again. */

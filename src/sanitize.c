@@ -194,6 +194,15 @@ static size_t run(char *out, size_t cap, const char *in, size_t len, int more,
     out[0] = '?';
     rep |= CFLAME__SAN_CHANGED;
   }
+  /* Rule 1: a root frame starts the file's first line, where U+FEFF would
+   * read as a byte order mark. */
+  if ((flags & CFLAME__SAN_ROOT) && o >= 3 && (unsigned char)out[0] == 0xEF &&
+      (unsigned char)out[1] == 0xBB && (unsigned char)out[2] == 0xBF) {
+    out[0] = '?';
+    memmove(out + 1, out + 3, o - 3);
+    o -= 2;
+    rep |= CFLAME__SAN_CHANGED;
+  }
 
   if (o == 0) {
     o = sizeof unknown - 1;
@@ -285,6 +294,9 @@ int cflame__name_is_clean(const char *buf, size_t len, unsigned flags) {
   if (ws || (digits > 0 && ws_before_digits))
     return 0;
   if ((flags & CFLAME__SAN_ROOT) && len >= 2 && s[0] == '#' && s[1] == ' ')
+    return 0;
+  if ((flags & CFLAME__SAN_ROOT) && len >= 3 && (unsigned char)s[0] == 0xEF &&
+      (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF)
     return 0;
   return 1;
 }

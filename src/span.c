@@ -89,11 +89,24 @@ static void slot_free(slot_t *s, uint64_t w, uint64_t h) {
   pthread_mutex_unlock(&slab_lock);
 }
 
+/* Drops the reference an enter took. An extra cflame_span_close() can have
+ * freed the span while it was entered: then the generation differs and the
+ * slot, perhaps another span's by now, is left alone. */
 void cflame__span_unref(uint64_t h) {
   slot_t *s = slot_at((uint32_t)h - 1);
-  uint64_t w = __atomic_sub_fetch(&s->word, 1, __ATOMIC_ACQ_REL);
-  if ((uint32_t)w == 0)
-    slot_free(s, w, h);
+  uint32_t gen = (uint32_t)(h >> 32);
+  uint64_t w = ld_acquire(&s->word);
+  do {
+    if ((uint32_t)(w >> 32) != gen || (uint32_t)w == 0) {
+      cflame__report(CFLAME_ERR_CLOSED_SPAN,
+                     "a registry span was closed while entered; its exit "
+                     "is ignored");
+      return;
+    }
+  } while (!__atomic_compare_exchange_n(&s->word, &w, w - 1, 1,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+  if ((uint32_t)(w - 1) == 0)
+    slot_free(s, w - 1, h);
 }
 
 static slot_t *slot_new(uint32_t *index) {

@@ -316,12 +316,16 @@ static void busy_leave(cflame__thread_t *t) {
   t->busy = 0;
 }
 
-/* Pushes a frame for `node` (already charged up to now). */
+/* Pushes a frame for `node` (already charged up to now). The fast path
+ * never checks the stack's end: from a frame it can follow cached children
+ * at most down to the tree's cap, so a frame is only accepted with room for
+ * that many more slots below it. */
 static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
                            uint64_t tag) {
   uint32_t d = cflame__depth(t);
   uint64_t serial = ++t->serial;
-  if (d == CFLAME_MAX_DEPTH) { /* no room: counted, charged to the top */
+  if (d + 1 + (CFLAME_MAX_DEPTH - node->depth) >= CFLAME__SLOTS) {
+    /* No room: counted, charged to the top. */
     if (tag & CFLAME__SERIAL_REG)
       return 0;
     t->overflow++;
@@ -356,9 +360,7 @@ static cflame_token_t enter_id(cflame__thread_t *t, const cflame_callsite_t *cs,
   cflame__node_t *cur = t->stack[cflame__depth(t)].node;
   charge(t, cur, now);
   cflame_token_t tok = 0;
-  cflame__node_t *child = cflame__depth(t) == CFLAME_MAX_DEPTH
-                              ? cur
-                              : child_of(t, cur, cs, id);
+  cflame__node_t *child = child_of(t, cur, cs, id);
   if (child) /* else out of memory: the span is simply not recorded */
     tok = push(t, child, 0);
   busy_leave(t);

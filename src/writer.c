@@ -80,12 +80,21 @@ static void drain_lines(cflame__writer_t *w) {
 }
 
 char *cflame__writer_room(cflame__writer_t *w, size_t n) {
-  if (!w->buf || n > w->cap)
+  if (!w->buf)
     return NULL;
-  if (w->cap - w->len < n) {
+  if (w->cap - w->len < n)
     drain_lines(w);
-    if (w->cap - w->len < n)
+  if (w->cap - w->len < n) {
+    /* A line longer than the buffer: grow it, so that every write still
+     * ends between lines (a deep stack of long names can reach ~2 MiB). */
+    size_t cap = w->cap;
+    while (cap - w->len < n && cap <= ((size_t)1 << 30))
+      cap *= 2;
+    char *p = cap - w->len >= n ? realloc(w->buf, cap) : NULL;
+    if (!p)
       return NULL;
+    w->buf = p;
+    w->cap = cap;
   }
   return w->buf + w->len;
 }

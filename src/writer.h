@@ -21,7 +21,8 @@ int cflame__writer_open(cflame__writer_t *w, cflame_write_fn fn, void *ctx,
 /* Appends p[0..n), writing the buffer out whenever it fills. */
 void cflame__writer_put(cflame__writer_t *w, const char *p, size_t n);
 /* Room for n bytes at the end of the buffer, writing out the complete lines
- * before it if needed; NULL if n exceeds the buffer. Follow with commit. */
+ * before it or growing the buffer if needed; NULL only if out of memory.
+ * Follow with commit. */
 char *cflame__writer_room(cflame__writer_t *w, size_t n);
 /* Adds the n bytes just written at the room pointer. */
 static inline void cflame__writer_commit(cflame__writer_t *w, size_t n) {

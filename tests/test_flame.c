@@ -369,7 +369,8 @@ static void test_flame_depth_is_capped(void **state) {
 static void test_flame_hostile_names_pass_format(void **state) {
   (void)state;
   install(NULL);
-  assert_int_equal(cflame_thread_name("# evil;\r\nthread 1"), 0);
+  assert_int_equal(cflame_thread_name("\xef\xbb\xbf# evil;\r\nthread 1"),
+                   0); /* a BOM would start the file */
   /* Each callsite is a distinct static: hostile literals of every kind. */
   { CFLAME_SPAN(s, "[u8; 8]"); tclock_ns++; CFLAME_SPAN_END(s); }
   { CFLAME_SPAN(s, "tab\there"); tclock_ns++; CFLAME_SPAN_END(s); }
@@ -385,7 +386,7 @@ static void test_flame_hostile_names_pass_format(void **state) {
   { CFLAME_SPAN(s, "\xef\xbf\xbe\x7f"); tclock_ns++; CFLAME_SPAN_END(s); }
   drop_and_check(FOLDED_CHECK_SORTED);
   const char *s = memout_str(&out);
-  assert_non_null(strstr(s, "? evil:??thread_1;test_flame::[u8: 8] 1\n"));
+  assert_non_null(strstr(s, "?# evil:??thread_1;test_flame::[u8: 8] 1\n"));
   assert_non_null(strstr(s, ";test_flame::tab?here 1\n"));
   assert_non_null(strstr(s, ";test_flame::cr?lf?esc?[0m 1\n"));
   assert_non_null(strstr(s, ";test_flame::ls?ps? 1\n"));
@@ -610,6 +611,59 @@ static long whole_lines_write(void *ctx, const void *buf, size_t len) {
   return memout_write(ctx, buf, len);
 }
 
+/* Lines longer than the writer's buffer, and a write error among them. */
+static void long_stack(int n) {
+  static cflame_callsite_t cs[8];
+  static char names[8][1001];
+  if (!cs[n].name) {
+    memset(names[n], 'a' + n, 1000);
+    cs[n] = (cflame_callsite_t){names[n], "t", "f.c", n, CFLAME_INFO, 0, 0};
+  }
+  cflame_token_t tok = cflame_callsite_enter(&cs[n]);
+  tclock_ns += 1;
+  if (n < 7)
+    long_stack(n + 1);
+  cflame_span_end(tok);
+}
+
+static void test_flame_long_lines_survive_write_errors(void **state) {
+  (void)state;
+  cflame_flame_opts_t o = cflame_flame_opts_default();
+  o.buffer_size = 4096;
+  o.mode = CFLAME_FLAME_STREAM;
+  memout_t clean = {0};
+  for (int pass = 0; pass < 2; pass++) {
+    memout_t *m = pass ? &out : &clean;
+    if (pass) {
+      out.fail_errno = EIO;
+      out.fail_at = 6000; /* inside the second ~8 KiB line */
+    }
+    tclock_ns = 1000;
+    assert_int_equal(cflame_flame_writer(memout_write, m, &o, &guard), 0);
+    long_stack(0);
+    int rc = cflame_guard_flush(guard);
+    assert_int_equal(rc, pass ? CFLAME_EIO : 0);
+    out.fail_errno = 0;
+    long_stack(0);
+    assert_int_equal(cflame_guard_drop(guard), 0);
+    guard = NULL;
+  }
+  folded_check_error_t e;
+  if (folded_check(out.buf, out.len, 0, &e, NULL, NULL) != 0)
+    fail_msg("rule %d line %zu: %s", e.rule, e.line, e.msg);
+  /* Every line of the faulty run is a whole line of the clean run. */
+  for (char *p = out.buf; p < out.buf + out.len;) {
+    char *nl = memchr(p, '\n', (size_t)(out.buf + out.len - p));
+    assert_non_null(nl);
+    *nl = '\0';
+    assert_non_null(strstr(clean.buf, p));
+    *nl = '\n';
+    p = nl + 1;
+  }
+  assert_true(out.len < clean.len);
+  memout_free(&clean);
+}
+
 static void test_flame_writer_writes_whole_lines(void **state) {
   (void)state;
   cflame_flame_opts_t o = cflame_flame_opts_default();
@@ -691,6 +745,8 @@ int main(void) {
           test_flame_write_error_is_returned_and_counted, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flame_writer_writes_whole_lines,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_flame_long_lines_survive_write_errors, setup, teardown),
   };
   return cmocka_run_group_tests_name("flame", tests, NULL, NULL);
 }

@@ -231,6 +231,63 @@ static void test_span_exit_on_wrong_thread_is_ignored(void **state) {
   assert_string_equal(memout_str(&out), "");
 }
 
+static void descend_under(int n) {
+  CFLAME_SPAN(u, "under");
+  tclock_ns += 1;
+  if (n > 0)
+    descend_under(n - 1);
+  CFLAME_SPAN_END(u);
+}
+
+static void descend(int n, cflame_span_t *s) {
+  CFLAME_SPAN(d, "down");
+  if (n > 0)
+    descend(n - 1, s);
+  else {
+    cflame_span_enter(s); /* a shallow node on a deep stack slot */
+    for (int round = 0; round < 2; round++) /* the 2nd round hits caches */
+      descend_under(CFLAME_MAX_DEPTH + 50);
+    cflame_span_exit(s);
+  }
+  CFLAME_SPAN_END(d);
+}
+
+static void test_span_deep_registry_frame_never_overflows(void **state) {
+  (void)state;
+  install(false);
+  cflame_span_t *s = CFLAME_SPAN_NEW_ROOT("shallow");
+  cflame_span_enter(s); /* first on a shallow slot: caches fill all the way */
+  descend_under(CFLAME_MAX_DEPTH + 50);
+  cflame_span_exit(s);
+  descend(CFLAME_MAX_DEPTH - 5, s);
+  cflame_span_close(s);
+  drop_and_check();
+  assert_non_null(strstr(memout_str(&out), "main;test_span::shallow;"));
+}
+
+static void test_span_extra_close_while_entered(void **state) {
+  (void)state;
+  install(false);
+  cflame_stats_t before, after;
+  cflame_stats(&before);
+  cflame_span_t *a = CFLAME_SPAN_NEW_ROOT("a");
+  cflame_span_enter(a);
+  cflame_span_close(a);
+  cflame_span_close(a); /* one too many: frees a while entered */
+  cflame_span_t *b = CFLAME_SPAN_NEW_ROOT("b"); /* may reuse a's slot */
+  cflame_span_exit(a); /* must not touch b */
+  cflame_stats(&after);
+  assert_int_equal(after.spans_live - before.spans_live, 1);
+  cflame_span_enter(b);
+  tclock_ns += 2;
+  cflame_span_exit(b);
+  cflame_span_close(b);
+  cflame_stats(&after);
+  assert_int_equal(after.spans_live, before.spans_live);
+  drop_and_check();
+  assert_non_null(strstr(memout_str(&out), "main;test_span::b 2\n"));
+}
+
 /* --- fields ----------------------------------------------------------------- */
 
 static void query(const char *table, int rows) {
@@ -309,6 +366,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_span_slab_stays_bounded, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_span_exit_on_wrong_thread_is_ignored,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_span_deep_registry_frame_never_overflows, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_span_extra_close_while_entered,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_span_fields_in_frame, setup,
                                       teardown),

@@ -27,23 +27,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS 16
-#define MAX_OPS 2000
+#define SLOTS     16
+#define MAX_OPS   2000
 #define MAX_CALLS 20000 /* enter/end calls, so repeats stay bounded too */
 /* An event that the clock moved before writes at most one line of the
  * current stack; a 500-deep stack of 1 KiB names would write hundreds of
  * MiB. The script stops once the output could exceed this, which keeps an
  * execution in milliseconds (formatting and checking dominate). */
 #define OUT_BUDGET ((size_t)256 << 10)
-#define STACK_CAP 1024
-#define STALE_CAP 64
-#define HANDLES 8
+#define STACK_CAP  1024
+#define STALE_CAP  64
+#define HANDLES    8
 #define MAX_FIELDS 3
 /* Distinct callsites kept alive across inputs; beyond this, new ones are
  * mapped onto old ones so a long run cannot exhaust memory. */
 #define INTERN_MAX (1u << 18)
 
-/* --- input reader ------------------------------------------------------- */
+/* --- input reader --------------------------------------------------------- */
 
 typedef struct rd_s {
   const uint8_t *p;
@@ -94,7 +94,7 @@ static str_t rd_str(rd_t *r) {
   return s;
 }
 
-/* --- callsites ----------------------------------------------------------- */
+/* --- callsites ------------------------------------------------------------ */
 
 /* The library keeps every callsite it has seen and sanitizes its name only
  * once, so a callsite can never be reused with other bytes. Each distinct
@@ -108,7 +108,7 @@ typedef struct intern_s {
   cflame_callsite_t *cs;
 } intern_t;
 
-static intern_t *itab;   /* open addressing, power-of-two size */
+static intern_t *itab; /* open addressing, power-of-two size */
 static size_t itab_cap, itab_n;
 static cflame_callsite_t **iall; /* by creation order, for the overflow map */
 
@@ -166,8 +166,8 @@ static void itab_grow(void) {
 }
 
 static cflame_callsite_t *callsite_for(unsigned slot, const slot_t *s) {
-  size_t klen = 1 + 2 * sizeof(int) + 3 * (1 + sizeof(size_t)) +
-                s->name.len + s->target.len + s->file.len;
+  size_t klen = 1 + 2 * sizeof(int) + 3 * (1 + sizeof(size_t)) + s->name.len +
+                s->target.len + s->file.len;
   char *key = malloc(klen);
   if (!key)
     abort();
@@ -216,11 +216,11 @@ static cflame_callsite_t *callsite_for(unsigned slot, const slot_t *s) {
 /* --- writer with faults --------------------------------------------------- */
 
 typedef struct out_s {
-  memout_t m;           /* short writes and EINTR are memout's own */
+  memout_t m; /* short writes and EINTR are memout's own */
   unsigned calls;
   unsigned fail_from, fail_len; /* calls in [from, from+len) fail ... */
-  int fail_zero;        /* ... returning 0 instead of -EIO */
-  int last_failed;      /* the final call failed: its line may be cut */
+  int fail_zero;                /* ... returning 0 instead of -EIO */
+  int last_failed;              /* the final call failed: its line may be cut */
 } out_t;
 
 static long fault_write(void *ctx, const void *buf, size_t len) {
@@ -235,22 +235,22 @@ static long fault_write(void *ctx, const void *buf, size_t len) {
   return n;
 }
 
-/* --- the script ---------------------------------------------------------- */
+/* --- the script ----------------------------------------------------------- */
 
 typedef struct state_s {
   slot_t slot[SLOTS];
-  cflame_token_t stack[STACK_CAP]; /* tokens we believe are open */
+  cflame_token_t stack[STACK_CAP];  /* tokens we believe are open */
   cflame_span_t *hstack[STACK_CAP]; /* registry span of that frame, or NULL */
-  size_t text[STACK_CAP + 1];      /* upper bound of each stack's text */
+  size_t text[STACK_CAP + 1];       /* upper bound of each stack's text */
   size_t depth;
-  size_t root_len, out_len;        /* upper bounds, against budget */
+  size_t root_len, out_len; /* upper bounds, against budget */
   size_t budget;
-  uint64_t event_clock;            /* clock at the previous enter/end */
+  uint64_t event_clock; /* clock at the previous enter/end */
   int module_path, file_and_line;
   cflame_token_t stale[STALE_CAP]; /* tokens already ended */
   size_t nstale;
   cflame_token_t last_tok;
-  uint64_t clk_min, clk_max;       /* range the clock has covered */
+  uint64_t clk_min, clk_max; /* range the clock has covered */
   unsigned calls;
   unsigned flushes;
   int writer_fails; /* the writer may fail, so may a flush */
@@ -262,8 +262,8 @@ typedef struct state_s {
   cflame_guard_t *g;
 } state_t;
 
-static const char *const default_files[4] = {"src/fuzz/alpha.c", "beta.c",
-                                             "", "dir.d/noext"};
+static const char *const default_files[4] = {"src/fuzz/alpha.c", "beta.c", "",
+                                             "dir.d/noext"};
 
 static void slot_defaults(state_t *st) {
   static char names[SLOTS][8];
@@ -288,8 +288,7 @@ static void set_clock(state_t *st, uint64_t v) {
     st->clk_max = v;
 }
 
-/* A clock must not go back: saturate rather than wrap (op 7 tests the
- * library's own guard against a clock going back). */
+/* A clock must not go back: saturate rather than wrap. */
 static void clock_add(state_t *st, uint64_t d) {
   set_clock(st, tclock_ns + d < tclock_ns ? UINT64_MAX : tclock_ns + d);
 }
@@ -374,8 +373,9 @@ static cflame_token_t odd_token(state_t *st, rd_t *r, unsigned kind) {
     return top + ((uint64_t)(1 + rd_u8(r)) << 40);
   case 4: /* tag bits the library may use internally */
     return top ^ ((uint64_t)1 << (63 - (rd_u8(r) & 7)));
-  default:
-    return rd_uint(r, 8);
+  default: /* anything, but relative: serials run on from one run to the
+            * next, and both runs must meet the same tokens */
+    return st->last_tok + rd_uint(r, 8);
   }
 }
 
@@ -410,7 +410,7 @@ static void advance(state_t *st, rd_t *r, unsigned p) {
   clock_add(st, d);
 }
 
-/* --- fields, registry spans, events, filters ------------------------------- */
+/* --- fields, registry spans, events, filters ------------------------------ */
 
 /* The filter is process-wide: an input that set one leaves it for the next
  * to reset (resetting every time would re-evaluate every callsite). */
@@ -479,12 +479,14 @@ static cflame_callsite_t *slot_cs(state_t *st, unsigned slot) {
 }
 
 /* The handle named by an operand byte: one of ours (live or stale) or,
- * for 0xFF, a forged one from the next 8 bytes. */
+ * for 0xFF, a forged one from the next 8 bytes. A forged handle gets a
+ * generation no slot reaches in a fuzzing run: one that happened to name a
+ * live span would make the output depend on what earlier inputs left. */
 static cflame_span_t *rd_handle(state_t *st, rd_t *r, int *idx) {
   unsigned b = rd_u8(r);
   *idx = -1;
   if (b == 0xFF)
-    return (cflame_span_t *)(uintptr_t)rd_uint(r, 8);
+    return (cflame_span_t *)(uintptr_t)(rd_uint(r, 8) | (UINT64_C(1) << 61));
   *idx = (int)(b % HANDLES);
   return st->h[*idx];
 }
@@ -556,7 +558,7 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
     cflame_span_exit(h);
     st->calls++;
     charge_line(st);
-    size_t i = st->depth;
+    size_t i = h ? st->depth : 0; /* NULL would match our plain frames */
     while (i > 0 && st->hstack[i - 1] != h)
       i--;
     if (i > 0)
@@ -579,7 +581,7 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
       st->hrefs[idx]++;
     break;
   }
-  case 8: {
+  case 8: { /* possibly one close too many: a misuse to be caught */
     cflame_span_t *h = rd_handle(st, r, &idx);
     cflame_span_close(h);
     if (idx >= 0 && st->hrefs[idx])
@@ -615,8 +617,8 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
     if (t)
       st->last_tok = t;
     if (st->depth < STACK_CAP) {
-      st->text[st->depth + 1] = st->text[st->depth] +
-                                frame_len(st, &st->slot[q]) + ftext(st, &fs);
+      st->text[st->depth + 1] =
+          st->text[st->depth] + frame_len(st, &st->slot[q]) + ftext(st, &fs);
       st->hstack[st->depth] = NULL;
       st->stack[st->depth++] = t;
     }
@@ -650,9 +652,13 @@ static void run_op(state_t *st, rd_t *r) {
   case 6:
     advance(st, r, p);
     break;
-  case 7: /* a clock that jumps, possibly backwards */
-    set_clock(st, rd_uint(r, 8));
+  case 7: { /* a clock that jumps ahead to an absolute time */
+    /* Never back: a clock must not go back, and the TSC fast paths charge
+     * a backward step (cross-core skew) as a negative slice by design. */
+    uint64_t v = rd_uint(r, 8);
+    set_clock(st, v > tclock_ns ? v : tclock_ns);
     break;
+  }
   case 8: {
     str_t s = rd_str(r);
     char *name = dup_or_null(&s);
@@ -669,8 +675,10 @@ static void run_op(state_t *st, rd_t *r) {
   case 9: {
     int rc = cflame_guard_flush(st->g);
     if (rc != 0 && !st->writer_fails) {
-      fprintf(stderr, "fuzz_folded: cflame_guard_flush: %s with a writer "
-                      "that never fails\n", cflame_strerror(rc));
+      fprintf(stderr,
+              "fuzz_folded: cflame_guard_flush: %s with a writer "
+              "that never fails\n",
+              cflame_strerror(rc));
       abort();
     }
     st->flushes++;
@@ -710,11 +718,11 @@ static void run_op(state_t *st, rd_t *r) {
   }
 }
 
-/* --- one run ------------------------------------------------------------- */
+/* --- one run -------------------------------------------------------------- */
 
 typedef struct run_s {
   out_t o;
-  int rc;           /* of cflame_guard_drop */
+  int rc; /* of cflame_guard_drop */
   int stream;
   int perturbed;    /* writer faults, short writes, EINTR or a small buffer */
   unsigned flushes; /* explicit ones, before the drop */
@@ -776,8 +784,8 @@ static void run_script(const uint8_t *data, size_t size, int perturb,
       o->fail_zero = fault & 1;
     }
   }
-  res->perturbed = opts.buffer_size || o->m.max_chunk || o->m.eintr_every ||
-                   o->fail_len;
+  res->perturbed =
+      opts.buffer_size || o->m.max_chunk || o->m.eintr_every || o->fail_len;
 
   state_t *st = calloc(1, sizeof *st);
   if (!st)
@@ -786,8 +794,8 @@ static void run_script(const uint8_t *data, size_t size, int perturb,
   st->root_len = 11; /* "all-threads" */
   /* Tiny writes cost a writer call per byte or few: less output then. The
    * reference run must stop at the same op, so this ignores `perturb`. */
-  st->budget = (cfg1 & 3) == 1 || (cfg1 & 3) == 2 ? OUT_BUDGET / 16
-                                                  : OUT_BUDGET;
+  st->budget =
+      (cfg1 & 3) == 1 || (cfg1 & 3) == 2 ? OUT_BUDGET / 16 : OUT_BUDGET;
   st->writer_fails = o->fail_len != 0;
   st->fields_in_frame = opts.fields_in_frame;
   st->module_path = opts.module_path;
@@ -828,7 +836,7 @@ static void run_script(const uint8_t *data, size_t size, int perturb,
   free(st);
 }
 
-/* --- checks ---------------------------------------------------------------- */
+/* --- checks --------------------------------------------------------------- */
 
 static void show(const char *label, const char *buf, size_t len) {
   fprintf(stderr, "  %s (%zu bytes, first 2000 shown):\n", label, len);
@@ -841,8 +849,8 @@ static void fail(const run_t *a, const run_t *ref,
                  const folded_check_error_t *err, const char *what) {
   fprintf(stderr, "fuzz_folded: %s\n", what);
   if (err)
-    fprintf(stderr, "  FORMAT.md rule %d, line %zu: %s\n", err->rule,
-            err->line, err->msg);
+    fprintf(stderr, "  FORMAT.md rule %d, line %zu: %s\n", err->rule, err->line,
+            err->msg);
   show("output", a->o.m.buf, a->o.m.len);
   if (ref)
     show("reference output (no writer faults)", ref->o.m.buf, ref->o.m.len);
@@ -863,8 +871,9 @@ static size_t valid_len(const run_t *a) {
 
 static void check_run(const run_t *a) {
   if (a->rc != 0 && !a->o.fail_len)
-    fail(a, NULL, NULL, "cflame_guard_drop failed with a writer that never "
-                        "fails");
+    fail(a, NULL, NULL,
+         "cflame_guard_drop failed with a writer that never "
+         "fails");
   /* Sorted and merged only if the final drop was the one flush: batches of
    * intermediate flushes are appended, each sorted on its own. */
   unsigned flags = !a->stream && a->flushes == 0 ? FOLDED_CHECK_SORTED : 0;
@@ -887,8 +896,10 @@ static void check_against(const run_t *a, const run_t *ref) {
   size_t plen = valid_len(a), qlen = ref->o.m.len;
   if (!a->o.fail_len) {
     if (plen != qlen || (plen && memcmp(p, q, plen) != 0))
-      fail(a, ref, NULL, "short writes, EINTR or the buffer size changed "
-                         "the output");
+      fail(a, ref, NULL,
+           "a second run of the script differs: short "
+           "writes, EINTR or the buffer size changed the "
+           "output, or an earlier session left state behind");
     return;
   }
   size_t i = 0, j = 0;
@@ -897,8 +908,10 @@ static void check_against(const run_t *a, const run_t *ref) {
     size_t pl = (size_t)(pe - (p + i)) + 1; /* valid_len ends in '\n' */
     for (;;) {
       if (j >= qlen)
-        fail(a, ref, NULL, "a write error left a line the reference does not "
-                           "have (a torn line?)");
+        fail(a, ref, NULL,
+             "a write error left a line the reference does not "
+             "have (a torn line, or state left by an earlier "
+             "session)");
       const char *qe = memchr(q + j, '\n', qlen - j);
       size_t ql = (size_t)(qe - (q + j)) + 1;
       j += ql;
@@ -909,7 +922,7 @@ static void check_against(const run_t *a, const run_t *ref) {
   }
 }
 
-/* --- entry points -------------------------------------------------------- */
+/* --- entry points --------------------------------------------------------- */
 
 static void silent(void *ctx, cflame_error_kind_t kind, const char *msg) {
   (void)ctx;

@@ -13,16 +13,16 @@
 
 /* Around the edges that matter: the 16-byte minimum, "[unknown]" + NUL,
  * CFLAME__NAME_MAX +- 1 and far beyond it. */
-static const size_t caps[16] = {16,  17,   18,   19,   20,   24,   31,   32,
-                                33,  64,   255,  1023, 1024, 1025, 1026, 4096};
+static const size_t caps[16] = {16, 17, 18,  19,   20,   24,   31,   32,
+                                33, 64, 255, 1023, 1024, 1025, 1026, 4096};
 
 enum { PASS_LEN = 0, PASS_CSTR = 1, PASS_CSTR_LONG = 2, PASS_NULL = 3 };
 
-static void fail(const char *what, const char *in, size_t len,
-                 const char *out, size_t n, size_t cap, unsigned flags,
-                 unsigned rep) {
-  fprintf(stderr, "fuzz_sanitize: %s (cap %zu, flags %u, report %u, in %zu "
-                  "bytes, out %zu bytes)\n  out: \"",
+static void fail(const char *what, const char *in, size_t len, const char *out,
+                 size_t n, size_t cap, unsigned flags, unsigned rep) {
+  fprintf(stderr,
+          "fuzz_sanitize: %s (cap %zu, flags %u, report %u, in %zu "
+          "bytes, out %zu bytes)\n  out: \"",
           what, cap, flags, rep, in ? len : 0, n);
   for (size_t i = 0; i < n && i < 200; i++) {
     unsigned char c = (unsigned char)out[i];
@@ -153,8 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (in && !(rep & CFLAME__SAN_TRUNCATED) && cap != CFLAME__NAME_MAX + 1) {
     size_t n4;
     unsigned rep4;
-    char *out4 = sanitize_exact(CFLAME__NAME_MAX + 1, in, len, cstr, flags,
-                                &n4, &rep4);
+    char *out4 =
+        sanitize_exact(CFLAME__NAME_MAX + 1, in, len, cstr, flags, &n4, &rep4);
     CHECK(n4 == n && memcmp(out4, out, n) == 0,
           "capacity changed the output without TRUNCATED");
     CHECK(rep4 == rep, "capacity changed the report without TRUNCATED");

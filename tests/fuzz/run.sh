@@ -67,7 +67,8 @@ for target in sanitize folded; do
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   # A crash ends the run before the final stats: take the last progress line.
-  [ -n "$execs" ] || execs=$(sed -n 's/^#\([0-9][0-9]*\).*/\1/p' "$log" | tail -n 1)
+  [ -n "$execs" ] ||
+    execs=$(sed -n 's/^#\([0-9][0-9]*\).*/\1/p' "$log" | tail -n 1)
   if [ "$rc" -eq 0 ]; then
     result="nothing found"
   else
