@@ -614,7 +614,10 @@ static inline void cflame__scope_end(cflame_token_t *tok) {
   do {                                                                         \
   } while (0)
 #define CFLAME_SPAN_NEW(...)                                                   \
-  (0 ? (cflame__name_check(CFLAME__MSG(__VA_ARGS__, )), (cflame_span_t *)0)    \
+  (0 ? (cflame__name_check(CFLAME__MSG(__VA_ARGS__, )),                        \
+        (void)(const cflame_field_t[]){CFLAME__REST(__VA_ARGS__, )             \
+                                           CFLAME_I64(NULL, 0)},               \
+        (cflame_span_t *)0)                                                    \
      : (cflame_span_t *)0)
 #define CFLAME_SPAN_NEW_ROOT(...) CFLAME_SPAN_NEW(__VA_ARGS__)
 #define CFLAME_SPAN_NEW_CHILD_OF(parent, ...)                                  \

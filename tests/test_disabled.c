@@ -21,6 +21,11 @@ static const char *side_effect(void) {
   return "never";
 }
 
+static int64_t side_value(void) {
+  evaluated++;
+  return 1;
+}
+
 static void scoped(void) {
   CFLAME_FN();
   CFLAME_SCOPE(side_effect());
@@ -36,8 +41,21 @@ static void test_disabled_macros_vanish(void **state) {
   CFLAME_SPAN(a, side_effect());
   tclock_ns += 3;
   scoped();
+  CFLAME_SPAN_F(f, side_effect(), CFLAME_I64("n", side_value()));
+  CFLAME_RECORD(f, CFLAME_I64("m", side_value()));
+  CFLAME_SPAN_L(l, CFLAME_ERROR, side_effect());
+  CFLAME_SPAN_END(l);
+  CFLAME_SPAN_END(f);
+  CFLAME_EVENT(CFLAME_ERROR, "never", CFLAME_I64("n", side_value()));
+  CFLAME_WARN_EV("never");
+  CFLAME_FRAME_MARK();
+  cflame_span_t *r = CFLAME_SPAN_NEW("never", CFLAME_I64("n", side_value()));
+  cflame_span_t *c = CFLAME_SPAN_NEW_CHILD_OF(r, "never");
+  assert_null(r);
+  assert_null(c);
   CFLAME_SPAN_END(a);
   assert_int_equal(a, 0);
+  assert_int_equal(f, 0);
   assert_int_equal(evaluated, 0);
   assert_int_equal(cflame_guard_drop(g), 0);
   assert_int_equal(out.len, 0); /* nothing was recorded */
