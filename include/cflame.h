@@ -315,10 +315,11 @@ static inline cflame_field_t cflame__f_str(const char *k, const char *x) {
 /* Sets the filter from directives like "info", "parser=debug",
  * "net::http=trace,warn" (most specific target wins; a bare level is the
  * default; with no bare level, callsites of unnamed targets are off; a bare
- * target means trace). NULL or "" enables everything (the start state,
- * unless CFLAME_FILTER is set). Bad directives are reported through the
- * error callback and skipped, the rest applied; returns 0 or CFLAME_EINVAL
- * if any directive was bad. Re-evaluates every callsite; thread-safe. */
+ * target means trace; of equal targets the last wins). NULL, "" or a
+ * string with no valid directive enables everything (the start state, unless
+ * CFLAME_FILTER is set). Bad directives are reported through the error
+ * callback and skipped, the rest applied; returns 0 or CFLAME_EINVAL if any
+ * directive was bad. Re-evaluates every callsite; thread-safe. */
 CFLAME_API int cflame_filter_set(const char *directives);
 
 /* --- scoped spans with fields, records, events ---------------------------- */

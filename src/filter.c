@@ -146,6 +146,10 @@ int cflame__filter_parse(const char *text, int report) {
     }
     filter.n++;
   }
+  /* Nothing usable (" ", "debug!"): leave everything on rather than turn
+   * every span off because of a typo; the bad parts were reported. */
+  if (filter.n == 0)
+    filter.set = 0;
   return rc;
 }
 

@@ -129,6 +129,13 @@ static void test_filter_invalid_directives_skipped(void **state) {
   assert_int_equal(cflame_filter_set("=debug,a b=info,x;y,error"),
                    CFLAME_EINVAL);
   assert_int_equal(mask(), OTHER_ERROR);
+  /* Nothing valid at all: a typo must not switch every span off. */
+  assert_int_equal(cflame_filter_set("debug!"), CFLAME_EINVAL);
+  assert_int_equal(mask(), ALL);
+  /* Of two directives for one target, the last wins. */
+  assert_int_equal(cflame_filter_set("net=info,net=error,trace"), 0);
+  assert_int_equal(mask(), NETW_INFO | PARSER_DEBUG | PARSER_WARN |
+                               OTHER_INFO | OTHER_ERROR);
 }
 
 static void test_filter_disabled_spans_record_nothing(void **state) {

@@ -32,7 +32,8 @@ cmake -S "$repo" -B "$build" -DCFLAME_BUILD_FUZZERS=ON \
   exit 2
 }
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake --build "$build" --target fuzz_sanitize fuzz_folded -j "$jobs" || {
+cmake --build "$build" --target fuzz_sanitize fuzz_folded fuzz_filter \
+  fuzz_fields -j "$jobs" || {
   echo "run.sh: build failed (CFLAME_BUILD_FUZZERS needs clang and" \
     "libFuzzer, e.g. Debian's libclang-rt-14-dev)" >&2
   exit 2
@@ -41,7 +42,7 @@ build=$(cd "$build" && pwd)
 
 status=0
 summary=""
-for target in sanitize folded; do
+for target in sanitize folded filter fields; do
   bin="$build/tests/fuzz/fuzz_$target"
   corpus="$build/fuzz-corpus/$target"
   artifacts="$build/artifacts/$target/"
@@ -75,7 +76,7 @@ for target in sanitize folded; do
     result="FOUND SOMETHING (exit $rc)"
     status=1
     # The report: the sanitizer's or the harness's message and its stack.
-    grep -E -m 1 -A 40 'ERROR|runtime error|^fuzz_(sanitize|folded):' \
+    grep -E -m 1 -A 40 'ERROR|runtime error|^fuzz_[a-z]*:' \
       "$log" | head -n 60 >&2
     ls "$artifacts" >&2
   fi
