@@ -17,7 +17,7 @@ static uint64_t mult = UINT64_C(1) << 32;
 static uint64_t cal_tsc0, cal_ns0; /* calibration origin */
 
 uint64_t cflame__clock_now_slow(void) {
-  switch (cflame__clock_mode) {
+  switch (ld_relaxed(&cflame__clock_mode)) {
   case CFLAME__CLOCK_TSC:
     return cflame__plat_tsc();
   case CFLAME__CLOCK_USER:
@@ -31,7 +31,7 @@ uint64_t cflame__clock_event_ns(void) {
 #ifdef CFLAME_FAKE_TSC
   return cflame__fake_tsc();
 #endif
-  if (cflame__clock_mode == CFLAME__CLOCK_USER)
+  if (ld_relaxed(&cflame__clock_mode) == CFLAME__CLOCK_USER)
     return user_fn(user_ctx);
   return cflame__plat_monotonic_ns();
 }
@@ -42,18 +42,18 @@ uint64_t cflame__fake_tsc(void) {
 }
 
 static void pick(void) {
-  cflame__clock_mode = CFLAME__CLOCK_TSC; /* ticks are ns: no calibration */
+  st_relaxed(&cflame__clock_mode, CFLAME__CLOCK_TSC); /* ticks are ns: no calibration */
   mult = UINT64_C(1) << 32;
 }
 #else
 static void pick(void) {
   if (user_fn)
-    cflame__clock_mode = CFLAME__CLOCK_USER;
+    st_relaxed(&cflame__clock_mode, CFLAME__CLOCK_USER);
   else if (forced != CFLAME_CLOCK_MONOTONIC && CFLAME__HAVE_TSC &&
            cflame__plat_tsc_usable())
-    cflame__clock_mode = CFLAME__CLOCK_TSC;
+    st_relaxed(&cflame__clock_mode, CFLAME__CLOCK_TSC);
   else
-    cflame__clock_mode = CFLAME__CLOCK_MONO;
+    st_relaxed(&cflame__clock_mode, CFLAME__CLOCK_MONO);
   mult = UINT64_C(1) << 32;
 }
 #endif
@@ -68,7 +68,9 @@ void cflame__clock_init(void) {
 
 void cflame__clock_session_start(void) {
   cflame__clock_init();
-  if (cflame__clock_mode == CFLAME__CLOCK_TSC) {
+  /* One origin for the process: the rate is measured over all of it, so
+   * only the first 10 ms after the first sink ever pay for calibration. */
+  if (ld_relaxed(&cflame__clock_mode) == CFLAME__CLOCK_TSC && cal_ns0 == 0) {
     cal_ns0 = cflame__plat_monotonic_ns();
     cal_tsc0 = cflame__plat_tsc();
   }
@@ -78,7 +80,7 @@ void cflame__clock_calibrate(void) {
 #ifdef CFLAME_FAKE_TSC
   return;
 #endif
-  if (cflame__clock_mode != CFLAME__CLOCK_TSC)
+  if (ld_relaxed(&cflame__clock_mode) != CFLAME__CLOCK_TSC)
     return;
   /* Measure the rate over the whole session so far, at least 10 ms, so the
    * error shrinks as the program runs; short runs pay the 10 ms once. */
@@ -103,7 +105,8 @@ static int busy(void) {
   return ld_acquire(&cflame__live) != 0;
 }
 
-int cflame_clock_set(cflame_clock_fn fn, void *ctx) {
+/* Switches the clock while no sink records (their ticks would mix). */
+static int change_clock(cflame_clock_fn fn, void *ctx, int source) {
   cflame__clock_init();
   pthread_mutex_lock(&cflame__sink_lock);
   int rc = 0;
@@ -112,10 +115,15 @@ int cflame_clock_set(cflame_clock_fn fn, void *ctx) {
   } else {
     user_fn = fn;
     user_ctx = ctx;
+    forced = source;
     pick();
   }
   pthread_mutex_unlock(&cflame__sink_lock);
   return rc;
+}
+
+int cflame_clock_set(cflame_clock_fn fn, void *ctx) {
+  return change_clock(fn, ctx, forced);
 }
 
 int cflame_clock_use(cflame_clock_source_t source) {
@@ -125,22 +133,12 @@ int cflame_clock_use(cflame_clock_source_t source) {
   if (source == CFLAME_CLOCK_TSC &&
       !(CFLAME__HAVE_TSC && cflame__plat_tsc_usable()))
     return CFLAME_EINVAL;
-  cflame__clock_init();
-  pthread_mutex_lock(&cflame__sink_lock);
-  int rc = 0;
-  if (busy()) {
-    rc = CFLAME_EBUSY;
-  } else {
-    forced = source;
-    pick();
-  }
-  pthread_mutex_unlock(&cflame__sink_lock);
-  return rc;
+  return change_clock(user_fn, user_ctx, source);
 }
 
 const char *cflame_clock_name(void) {
   cflame__clock_init();
-  switch (cflame__clock_mode) {
+  switch (ld_relaxed(&cflame__clock_mode)) {
   case CFLAME__CLOCK_TSC:
     return "tsc";
   case CFLAME__CLOCK_USER:

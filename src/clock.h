@@ -12,7 +12,7 @@ uint64_t cflame__clock_now_slow(void);
 
 /* One read per enter/exit; the TSC case stays inline. */
 static inline uint64_t cflame__now(void) {
-  if (cflame_likely(cflame__clock_mode == CFLAME__CLOCK_TSC))
+  if (cflame_likely(ld_relaxed(&cflame__clock_mode) == CFLAME__CLOCK_TSC))
     return cflame__plat_tsc();
   return cflame__clock_now_slow();
 }

@@ -58,8 +58,8 @@ int cflame__want_fields;
 /* --- sessions -------------------------------------------------------------- */
 
 static void publish_live(uint64_t live) {
-  int fast = live && cflame__clock_mode == CFLAME__CLOCK_TSC &&
-             !cflame__session_stream;
+  int fast = live && ld_relaxed(&cflame__clock_mode) == CFLAME__CLOCK_TSC &&
+             !ld_relaxed(&cflame__session_stream);
   st_release(&cflame__fast, fast ? live : CFLAME__FAST_NONE);
   st_release(&cflame__live, live);
 }
@@ -672,8 +672,8 @@ static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
                         : -1;
   sink.guard = g;
   g->kind = CFLAME__GUARD_FLAME;
-  cflame__session_stream = opts.mode == CFLAME_FLAME_STREAM;
-  cflame__session_ring = opts.stream_records;
+  st_relaxed(&cflame__session_stream, opts.mode == CFLAME_FLAME_STREAM);
+  st_relaxed(&cflame__session_ring, opts.stream_records);
   cflame__clock_session_start();
   cflame__report_reset();
   g->session = cflame__session_open(1);
@@ -753,7 +753,8 @@ int cflame_guard_drop(cflame_guard_t *g) {
     rc = cflame__fmt_drop(g);
   } else if (g == sink.guard) {
     rc = flush_locked();
-    cflame__session_stream = 0; /* a fmt sink left alone records no slices */
+    /* A fmt sink left alone records no slices. */
+    st_relaxed(&cflame__session_stream, 0);
     cflame__session_close(1);
     if (cflame__writer_close(&sink.w) < 0)
       rc = CFLAME_EIO;

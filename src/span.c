@@ -89,24 +89,30 @@ static void slot_free(slot_t *s, uint64_t w, uint64_t h) {
   pthread_mutex_unlock(&slab_lock);
 }
 
-/* Drops the reference an enter took. An extra cflame_span_close() can have
- * freed the span while it was entered: then the generation differs and the
- * slot, perhaps another span's by now, is left alone. */
-void cflame__span_unref(uint64_t h) {
-  slot_t *s = slot_at((uint32_t)h - 1);
+/* Drops one reference of h, but only while h is live: a double close (even
+ * racing on two threads), or an exit after an extra close freed the span,
+ * is reported instead of underflowing a slot that may be another span's. */
+static void release(uint64_t h, const char *what) {
+  uint32_t idx = (uint32_t)h;
   uint32_t gen = (uint32_t)(h >> 32);
+  if (idx == 0 || idx > ld_acquire(&nslots) || (h >> 62) != 0)
+    goto bad;
+  slot_t *s = slot_at(idx - 1);
   uint64_t w = ld_acquire(&s->word);
   do {
-    if ((uint32_t)(w >> 32) != gen || (uint32_t)w == 0) {
-      cflame__report(CFLAME_ERR_CLOSED_SPAN,
-                     "a registry span was closed while entered; its exit "
-                     "is ignored");
-      return;
-    }
+    if ((uint32_t)(w >> 32) != gen || (uint32_t)w == 0)
+      goto bad;
   } while (!__atomic_compare_exchange_n(&s->word, &w, w - 1, 1,
                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
   if ((uint32_t)(w - 1) == 0)
     slot_free(s, w - 1, h);
+  return;
+bad:
+  cflame__report(CFLAME_ERR_CLOSED_SPAN, "%s; ignored", what);
+}
+
+void cflame__span_unref(uint64_t h) {
+  release(h, "a registry span was closed while entered: its exit");
 }
 
 static slot_t *slot_new(uint32_t *index) {
@@ -291,27 +297,6 @@ cflame_span_t *cflame_span_clone(cflame_span_t *h) {
 }
 
 void cflame_span_close(cflame_span_t *h) {
-  if (!h)
-    return;
-  /* Drop one reference only while the handle is still live, so a double
-   * close (even racing on two threads) is caught instead of underflowing. */
-  uint64_t handle = handle_of(h);
-  uint32_t idx = (uint32_t)handle;
-  uint32_t gen = (uint32_t)(handle >> 32);
-  if (idx == 0 || idx > ld_acquire(&nslots) || (handle >> 62) != 0) {
-    (void)acquire(handle, "close"); /* reports */
-    return;
-  }
-  slot_t *s = slot_at(idx - 1);
-  uint64_t w = ld_acquire(&s->word);
-  do {
-    if ((uint32_t)(w >> 32) != gen || (uint32_t)w == 0) {
-      cflame__report(CFLAME_ERR_CLOSED_SPAN,
-                     "close on a closed or invalid span handle; ignored");
-      return;
-    }
-  } while (!__atomic_compare_exchange_n(&s->word, &w, w - 1, 1,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-  if ((uint32_t)(w - 1) == 0)
-    slot_free(s, w - 1, handle);
+  if (h)
+    release(handle_of(h), "close on a closed or invalid span handle");
 }

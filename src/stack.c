@@ -207,12 +207,14 @@ static int thread_begin(cflame__thread_t *t, uint64_t live) {
   node_add(t, NULL, NULL, CFLAME__ID_ROOT);
   t->top = &t->stack[0];
   t->overflow = 0;
-  t->stream = cflame__session_stream;
+  /* Published before cflame__live; a newer session's values only make this
+   * thread start again at its next event (its session is then stale). */
+  t->stream = ld_relaxed(&cflame__session_stream);
   free(t->ring);
   t->ring = NULL;
   t->head = t->tail = t->tail_seen = 0;
   if (t->stream) {
-    size_t n = cflame__session_ring;
+    size_t n = ld_relaxed(&cflame__session_ring);
     t->ring = malloc(n * sizeof *t->ring);
     if (!t->ring)
       return -1;
@@ -220,7 +222,7 @@ static int thread_begin(cflame__thread_t *t, uint64_t live) {
   }
   /* Stream sessions and other clocks than the TSC keep their frames off
    * the END fast path, which handles only aggregate mode with the TSC. */
-  t->slow_tag = t->stream || cflame__clock_mode != CFLAME__CLOCK_TSC
+  t->slow_tag = t->stream || ld_relaxed(&cflame__clock_mode) != CFLAME__CLOCK_TSC
                     ? CFLAME__SERIAL_NONE
                     : 0;
   t->last = cflame__now();

@@ -128,7 +128,8 @@ static char *run_child(const char *mode, int stream, size_t *len) {
 }
 
 /* Everything up to the end is there, in both modes: the main thread's
- * spans, the ones it had open (closed by the exit), and both workers'. */
+ * spans, the ones it had open (closed by the exit), both workers', and
+ * those of a thread that had exited before. */
 static void expect_everything(const char *mode, int main_inner_closed) {
   for (int stream = 0; stream < 2; stream++) {
     size_t len = 0;
@@ -136,6 +137,7 @@ static void expect_everything(const char *mode, int main_inner_closed) {
     int ok = has_line(s, "main;", "exit_child::work") &&
              has_line(s, "worker-1;", "exit_child::step") &&
              has_line(s, "worker-2;", "exit_child::step") &&
+             has_line(s, "brief;", "exit_child::once") &&
              (!main_inner_closed ||
               has_line(s, "main;", "exit_child::work;exit_child::inner"));
     if (!ok)
@@ -184,7 +186,7 @@ static void test_exit_immediate_exit_stream_leaves_whole_lines(void **state) {
   free(s);
 }
 
-/* --- fork -------------------------------------------------------------------- */
+/* --- fork ---------------------------------------------------------------- */
 
 /* Failed expectations in the child, as bits of its exit status. */
 enum {

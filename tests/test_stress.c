@@ -1,6 +1,7 @@
 /* Stress: a thousand short-lived threads running random span scripts (misuse
  * included) while another thread flushes in a loop, with exact per-thread
- * totals; and a writer that blocks while spans keep being recorded.
+ * totals; sinks installed and dropped under threads that keep recording;
+ * and a writer that blocks while spans keep being recorded.
  *
  * CFLAME_STRESS_SCALE (0 < s <= 1, default 1) scales the thread lifetimes
  * and script lengths down for slow (sanitizer) builds; CFLAME_STRESS_SEED
@@ -15,6 +16,7 @@
 #include <cflame.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +54,12 @@ static int setup(void **state) {
   return 0;
 }
 
+static int churn_stop;
+
 static int teardown(void **state) {
   (void)state;
+  /* After a failed assert, churners must not outlive their test. */
+  __atomic_store_n(&churn_stop, 1, __ATOMIC_RELEASE);
   (void)cflame_guard_drop(guard);
   guard = NULL;
   memout_free(&out);
@@ -86,7 +92,7 @@ static uint64_t next_rand(uint64_t *s) {
   return z ^ (z >> 31);
 }
 
-/* --- (a) random scripts on many threads ------------------------------------ */
+/* --- (a) random scripts on many threads ---------------------------------- */
 
 static const char *const site_names[8] = {"alpha", "beta",  "gamma", "delta",
                                           "eps",   "zeta",  "eta",   "theta"};
@@ -208,6 +214,9 @@ static void *flusher(void *arg) {
       flusher_rc = rc;
       return NULL;
     }
+    /* glibc mutexes are not fair: without this the loop can keep the sink
+     * lock from exiting threads and full rings for seconds. */
+    sched_yield();
     /* In aggregate mode only this thread writes (through flush), so the
      * end of each batch is out.len right after the flush returns. */
     if (record_marks && out.len != seen) {
@@ -431,27 +440,32 @@ static void test_stress_threads_random_scripts_stream(void **state) {
   run_stress(CFLAME_FLAME_STREAM);
 }
 
-/* --- sessions come and go under recording threads ---------------------------- */
+/* --- sessions come and go under recording threads ---------------------- */
 
 #define CHURN_THREADS 4
-#define CHURN_CYCLES 200
+#define CHURN_CYCLES 300
 
-static int churn_stop;
+static unsigned long churn_ops; /* spans entered or ended by churners */
 
 /* Records forever (until told to stop) with open spans kept across
  * sessions, so tokens of a dropped session get ENDed in the next one. */
 static void *churner(void *arg) {
   unsigned n = (unsigned)(uintptr_t)arg;
   uint64_t rs = n * UINT64_C(7919);
-  cflame_token_t open[MAX_OPEN];
+  cflame_token_t open[3];
   unsigned depth = 0;
   char name[16];
   snprintf(name, sizeof name, "c-%u", n);
   (void)cflame_thread_name(name);
-  while (!__atomic_load_n(&churn_stop, __ATOMIC_ACQUIRE)) {
+  for (unsigned i = 0; !__atomic_load_n(&churn_stop, __ATOMIC_ACQUIRE); i++) {
     uint64_t r = next_rand(&rs);
+    __atomic_fetch_add(&churn_ops, 1, __ATOMIC_RELAXED);
+    if (i % 64 == 0)
+      sched_yield(); /* let the main thread at the CPU and the sink lock */
     tclock_ns += r % 7;
-    if (depth < MAX_OPEN && (depth == 0 || r % 3 != 0))
+    /* Shallow: at most 8 + 64 + 512 stacks, so a flush stays cheap however
+     * long a session lasts. */
+    if (depth < 3 && (depth == 0 || r % 3 != 0))
       open[depth++] = enter_site((unsigned)(r >> 8));
     else
       CFLAME_SPAN_END(open[--depth]);
@@ -462,6 +476,7 @@ static void *churner(void *arg) {
 static void test_stress_sessions_churn_while_recording(void **state) {
   (void)state;
   const int cycles = (int)(CHURN_CYCLES * stress_scale()) + 1;
+  int caught = 0;
   pthread_t th[CHURN_THREADS];
   __atomic_store_n(&churn_stop, 0, __ATOMIC_RELEASE);
   for (unsigned i = 0; i < CHURN_THREADS; i++)
@@ -469,14 +484,23 @@ static void test_stress_sessions_churn_while_recording(void **state) {
         pthread_create(&th[i], NULL, churner, (void *)(uintptr_t)i), 0);
   for (int c = 0; c < cycles; c++) {
     cflame_flame_opts_t o = cflame_flame_opts_default();
-    o.mode = c % 2 ? CFLAME_FLAME_STREAM : CFLAME_FLAME_AGGREGATE;
+    o.mode = c % 4 == 3 ? CFLAME_FLAME_STREAM : CFLAME_FLAME_AGGREGATE;
     o.stream_records = 64;
     memout_free(&out);
     assert_int_equal(cflame_flame_writer(memout_write, &out, &o, &guard), 0);
+    /* Long enough for the churners to join the session, measured in their
+     * progress rather than in time (a loaded CI box is slow to wake up). */
+    unsigned long at = __atomic_load_n(&churn_ops, __ATOMIC_RELAXED);
+    for (int k = 0; k < 100000 && __atomic_load_n(&churn_ops,
+                                                  __ATOMIC_RELAXED) -
+                                          at < 64 * CHURN_THREADS;
+         k++)
+      sched_yield();
     for (int f = 0; f < c % 3; f++)
       assert_int_equal(cflame_guard_flush(guard), 0);
     assert_int_equal(cflame_guard_drop(guard), 0);
     guard = NULL;
+    caught += out.len > 0;
     /* Whatever each short session caught is well-formed, whole lines. */
     folded_check_error_t e;
     if (folded_check(out.buf, out.len, 0, &e, NULL, NULL) != 0)
@@ -488,9 +512,10 @@ static void test_stress_sessions_churn_while_recording(void **state) {
   __atomic_store_n(&churn_stop, 1, __ATOMIC_RELEASE);
   for (unsigned i = 0; i < CHURN_THREADS; i++)
     assert_int_equal(pthread_join(th[i], NULL), 0);
+  assert_true(caught > 0); /* the churners did record in some sessions */
 }
 
-/* --- (b) a writer that blocks ------------------------------------------------ */
+/* --- (b) a writer that blocks --------------------------------------------- */
 
 #define PAIRS 200000
 

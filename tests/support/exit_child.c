@@ -50,6 +50,17 @@ static void *worker(void *arg) {
   return NULL;
 }
 
+/* Records one span and exits long before the process does: its data
+ * waits for the final flush. */
+static void *brief(void *arg) {
+  (void)arg;
+  (void)cflame_thread_name("brief");
+  CFLAME_SPAN(once, "once");
+  sleep_us(1000);
+  CFLAME_SPAN_END(once);
+  return NULL;
+}
+
 /* Ends the process from two spans deep. */
 static void nested_end(const char *mode) {
   CFLAME_SPAN(inner, "inner");
@@ -83,6 +94,9 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 2; i++)
     if (pthread_create(&th[i], NULL, worker, (void *)(size_t)i) != 0)
       return 3;
+  pthread_t b;
+  if (pthread_create(&b, NULL, brief, NULL) != 0 || pthread_join(b, NULL))
+    return 3;
   for (int waited = 0; !__atomic_load_n(&workers_ready[0], __ATOMIC_ACQUIRE) ||
                        !__atomic_load_n(&workers_ready[1], __ATOMIC_ACQUIRE);
        waited++) {
