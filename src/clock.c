@@ -12,8 +12,10 @@ static void *user_ctx;
 static int forced = CFLAME_CLOCK_AUTO;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
-/* ns = ticks * mult >> 32; mult == 1 << 32 when ticks already are ns. */
-static uint64_t mult = UINT64_C(1) << 32;
+/* ns = ticks * cflame__clock_mult >> 32; cflame__clock_mult == 1 << 32 when ticks already are ns.
+ * Written by calibration under the sink lock, read by its holder. */
+uint64_t cflame__clock_mult = UINT64_C(1) << 32;
+
 static uint64_t cal_tsc0, cal_ns0; /* calibration origin */
 
 uint64_t cflame__clock_now_slow(void) {
@@ -43,7 +45,7 @@ uint64_t cflame__fake_tsc(void) {
 
 static void pick(void) {
   st_relaxed(&cflame__clock_mode, CFLAME__CLOCK_TSC); /* ticks are ns: no calibration */
-  mult = UINT64_C(1) << 32;
+  cflame__clock_mult = UINT64_C(1) << 32;
 }
 #else
 static void pick(void) {
@@ -54,7 +56,7 @@ static void pick(void) {
     st_relaxed(&cflame__clock_mode, CFLAME__CLOCK_TSC);
   else
     st_relaxed(&cflame__clock_mode, CFLAME__CLOCK_MONO);
-  mult = UINT64_C(1) << 32;
+  cflame__clock_mult = UINT64_C(1) << 32;
 }
 #endif
 
@@ -92,14 +94,9 @@ void cflame__clock_calibrate(void) {
   uint64_t dt = tsc - cal_tsc0;
   if (dt == 0)
     return;
-  mult = (uint64_t)(((u128)(ns - cal_ns0) << 32) / dt);
+  cflame__clock_mult = (uint64_t)(((u128)(ns - cal_ns0) << 32) / dt);
 }
 
-uint64_t cflame__clock_to_ns(uint64_t ticks) {
-  if (mult == UINT64_C(1) << 32)
-    return ticks;
-  return (uint64_t)(((u128)ticks * mult) >> 32);
-}
 
 static int busy(void) {
   return ld_acquire(&cflame__live) != 0;

@@ -26,7 +26,14 @@ void cflame__clock_init(void);
 /* Starts calibration for a new session (sink lock held). */
 void cflame__clock_session_start(void);
 /* Converts a tick count to ns with the best rate known now. */
-uint64_t cflame__clock_to_ns(uint64_t ticks);
+extern uint64_t cflame__clock_mult;
+static inline uint64_t cflame__clock_to_ns(uint64_t ticks) {
+  uint64_t m = cflame__clock_mult;
+  if (m == UINT64_C(1) << 32)
+    return ticks;
+  __extension__ typedef unsigned __int128 u128_t;
+  return (uint64_t)(((u128_t)ticks * m) >> 32);
+}
 /* Refreshes the tick rate (sink lock held); cheap once calibrated. */
 void cflame__clock_calibrate(void);
 

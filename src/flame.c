@@ -126,28 +126,12 @@ static void sb_free(strbuf_t *b) {
   memset(b, 0, sizeof *b);
 }
 
+static inline size_t dec_back(char *end, uint64_t v);
+
 static size_t u64_dec(char *out, uint64_t v) {
-  static const char pairs[201] = "00010203040506070809101112131415161718192021"
-                                 "22232425262728293031323334353637383940414243"
-                                 "44454647484950515253545556575859606162636465"
-                                 "66676869707172737475767778798081828384858687"
-                                 "888990919293949596979899";
-  char tmp[24];
-  char *q = tmp + sizeof tmp;
-  while (v >= 100) {
-    unsigned r = (unsigned)(v % 100);
-    v /= 100;
-    q -= 2;
-    memcpy(q, pairs + 2 * r, 2);
-  }
-  if (v >= 10) {
-    q -= 2;
-    memcpy(q, pairs + 2 * v, 2);
-  } else {
-    *--q = (char)('0' + v);
-  }
-  size_t n = (size_t)(tmp + sizeof tmp - q);
-  memcpy(out, q, n);
+  char tmp[20];
+  size_t n = dec_back(tmp + sizeof tmp, v);
+  memcpy(out, tmp + sizeof tmp - n, n);
   return n;
 }
 
@@ -318,13 +302,31 @@ static uint64_t admit(uint64_t ns) {
   return ns;
 }
 
-/* Digits of v, written backwards from end; returns the count. */
+static const char digit_pairs[201] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Digits of v, written backwards from end, two at a time; returns the
+ * count. */
 static inline size_t dec_back(char *end, uint64_t v) {
   char *q = end;
-  do {
-    *--q = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
+  while (v >= 100) {
+    unsigned r = (unsigned)(v % 100);
+    v /= 100;
+    q -= 2;
+    q[0] = digit_pairs[2 * r];
+    q[1] = digit_pairs[2 * r + 1];
+  }
+  if (v >= 10) {
+    q -= 2;
+    q[0] = digit_pairs[2 * v];
+    q[1] = digit_pairs[2 * v + 1];
+  } else {
+    *--q = (char)('0' + v);
+  }
   return (size_t)(end - q);
 }
 
