@@ -199,6 +199,12 @@ static cflame__thread_t *thread_create(void) {
  * flusher ignores t until t->session equals the live session. */
 static int thread_begin(cflame__thread_t *t, uint64_t live) {
   release_above(t, 0);
+  /* The formatted stacks were the old session's; no flusher reads a thread
+   * whose session is stale, so they can go now. */
+  free(t->text.buf);
+  free(t->text.off);
+  free(t->text.n);
+  memset(&t->text, 0, sizeof t->text);
   for (int k = 1; k < CFLAME__CHUNKS; k++) {
     free(t->chunks[k]);
     t->chunks[k] = NULL;

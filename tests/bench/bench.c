@@ -40,7 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -517,7 +516,9 @@ static cflame_token_t site_enter(int i) {
 }
 
 /* Enters every stack s<i>;s<j>;s<k> for i, j < 100 and k < 10: 100 000
- * leaves, 110 100 nodes below the root, each with time of its own. */
+ * leaves, 110 100 nodes below the root (so 110 100 span pairs), each with
+ * time of its own. */
+#define TOUCH_PAIRS 110100.0
 static void touch_stacks(void) {
   for (int i = 0; i < 100; i++) {
     cflame_token_t a = site_enter(i);
@@ -606,9 +607,9 @@ static void flush100k_to(int fd, int regular, const char *label) {
   printf("flush100k -> %s: %" PRIu64 " lines (stacks), %" PRIu64
          " bytes per flush\n",
          label, lines, bytes);
-  note("creating the stacks (first pass, 330k pairs): %.1f ms; touching "
+  note("creating the stacks (first pass, 110100 pairs): %.1f ms; touching "
        "them again: %.1f ms (%.1f ns/pair)",
-       t_create / 1e6, t_touch / 1e6, t_touch / (3.0 * 110000.0));
+       t_create / 1e6, t_touch / 1e6, t_touch / TOUCH_PAIRS);
   note("first flush: %.1f ms", t_first / 1e6);
   note("flush:  median %.2f ms (min %.2f, max %.2f) = %.2f M stacks/s, "
        "%.0f MB/s",
