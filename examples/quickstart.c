@@ -45,17 +45,18 @@ static int fail(const char *what, int rc) {
 }
 
 int main(int argc, char **argv) {
-  const char *path = argc > 1 ? argv[1] : "quickstart.folded";
-  cflame_guard_t *guard;
-  int rc = cflame_flame_file(path, NULL, &guard);
-  if (rc < 0)
-    return fail("cflame_flame_file", rc);
+  cflame_guard_t *flame, *log; /* folded stacks to a file, events to stderr */
+  int rc = cflame_flame_file(argc > 1 ? argv[1] : "quickstart.folded", NULL,
+                             &flame);
+  if (rc < 0 || (rc = cflame_fmt_fd(2, NULL, &log)) < 0)
+    return fail("setup", rc);
   CFLAME_SPAN(rounds, "rounds");
-  for (unsigned round = 0; round < 3; round++)
-    printf("round %u: sum %ld\n", round, sort_and_sum(round + 1));
+  for (unsigned round = 0; round < 3; round++) {
+    long sum = sort_and_sum(round + 1);
+    CFLAME_INFO_EV("round done", CFLAME_U64("round", round),
+                   CFLAME_I64("sum", sum));
+  }
   CFLAME_SPAN_END(rounds);
   nap(20);
-  if ((rc = cflame_guard_drop(guard)) < 0)
-    return fail("cflame_guard_drop", rc);
-  return 0;
+  return cflame_guard_drop(log) < 0 || cflame_guard_drop(flame) < 0;
 }
