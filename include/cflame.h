@@ -224,7 +224,9 @@ typedef struct cflame_stats_s {
 CFLAME_API void cflame_stats(cflame_stats_t *out);
 
 /* Called for the first occurrence of each kind after a sink is installed
- * (msg is a static or short-lived string). */
+ * (msg is a static or short-lived string). It may run on any thread, with
+ * cflame's locks held: it must not call cflame's setup or teardown
+ * functions (spans and events are fine). */
 typedef void (*cflame_error_fn)(void *ctx, cflame_error_kind_t kind,
                                 const char *msg);
 
