@@ -225,8 +225,7 @@ CFLAME_API void cflame_stats(cflame_stats_t *out);
 
 /* Called for the first occurrence of each kind after a sink is installed
  * (msg is a static or short-lived string). It may run on any thread, with
- * cflame's locks held: it must not call cflame's setup or teardown
- * functions (spans and events are fine). */
+ * cflame's locks held: it must not call cflame, except cflame_stats. */
 typedef void (*cflame_error_fn)(void *ctx, cflame_error_kind_t kind,
                                 const char *msg);
 
