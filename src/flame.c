@@ -325,8 +325,10 @@ static inline size_t dec_back(char *end, uint64_t v) {
   return (size_t)(end - q);
 }
 
-/* Writes "stack count\n", formatted straight into the writer's buffer. */
-static inline void write_line(const char *stack, size_t len, uint64_t ns) {
+/* Writes "stack count\n", formatted straight into the writer's buffer.
+ * `slack`: 8 readable bytes follow the stack text (node texts have them). */
+static inline void write_line(const char *stack, size_t len, uint64_t ns,
+                              int slack) {
   cflame__writer_t *w = &sink.w;
   char *p = cflame_likely(w->cap - w->len >= len + 22)
                 ? w->buf + w->len
@@ -342,7 +344,7 @@ static inline void write_line(const char *stack, size_t len, uint64_t ns) {
     /* Stacks are short: word copies beat a call to memcpy. They may read
      * up to 7 bytes past the text (the text buffer keeps that slack) and
      * write up to 7 past it (the room has 22 to spare). */
-    if (len <= 128) {
+    if (slack && len <= 128) {
       for (size_t i = 0; i < len; i += 8) {
         uint64_t v;
         memcpy(&v, stack + i, 8);
@@ -376,7 +378,7 @@ void cflame__flame_drain(cflame__thread_t *t) {
     size_t len;
     if (ns == 0 || node_text(t, r->node, &p, &len) != 0)
       continue;
-    write_line(p, len, ns);
+    write_line(p, len, ns, 1);
   }
   st_release(&t->tail, head);
   fetch_add(&cflame__counters.lines_written, sink.lines);
@@ -464,7 +466,7 @@ static void batch_write(const batch_t *b) {
   for (size_t i = 0; i < b->n; i++) {
     uint64_t ns = admit(b->e[i].ns);
     if (ns)
-      write_line(b->text.p + b->e[i].off, b->e[i].len, ns);
+      write_line(b->text.p + b->e[i].off, b->e[i].len, ns, 0);
   }
 }
 
