@@ -78,7 +78,7 @@ typedef struct dir_s {
 } dir_t;
 
 typedef struct model_s {
-  int set; /* a non-empty string: a filter is in force */
+  int set; /* at least one valid directive: a filter is in force */
   int bad; /* some directive must be rejected */
   dir_t *d;
   size_t n;
@@ -170,6 +170,9 @@ NO_COVERAGE static void model_parse(model_t *m, const char *text) {
       break;
     p = next;
   }
+  /* A string with no valid directive leaves everything enabled. */
+  if (m->n == 0)
+    m->set = 0;
 }
 
 /* Does directive target d name `t` or a path below it? */
