@@ -15,6 +15,7 @@
  *          then the value: 8 bytes for numbers, 1 for a bool or a special
  *          double, a 2-byte length and the bytes for a string (repeated
  *          when the input runs out first; length 0xFFFF: NULL). */
+#include "fuzz_input.h"
 #include <cflame.h>
 
 #include "folded_check.h"
@@ -45,24 +46,6 @@ static const double specials[16] = {
     NAN,       -NAN,    INFINITY, -INFINITY, -0.0, 0.0,  DBL_MIN,  4.9e-324,
     -4.9e-324, DBL_MAX, -DBL_MAX, 1e-310,    0.1,  1e21, 123456.5, -1e-5};
 
-typedef struct rd_s {
-  const uint8_t *p;
-  size_t n;
-} rd_t;
-
-static unsigned rd_u8(rd_t *r) {
-  if (r->n == 0)
-    return 0;
-  r->n--;
-  return *r->p++;
-}
-
-static uint64_t rd_uint(rd_t *r, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; i++)
-    v |= (uint64_t)rd_u8(r) << (8 * i);
-  return v;
-}
 
 /* A C string of up to `want` input bytes in a block of its exact size, so
  * a read past its NUL is caught. An embedded NUL ends it early. */

@@ -16,6 +16,7 @@
  *         call, how many)
  *   ops   one byte each: low nibble = opcode, high nibble = slot/param,
  *         then the opcode's operands (see run_op and run_ext). */
+#include "fuzz_input.h"
 #include <cflame.h>
 
 #include "folded_check.h"
@@ -45,24 +46,6 @@
 
 /* --- input reader --------------------------------------------------------- */
 
-typedef struct rd_s {
-  const uint8_t *p;
-  size_t n;
-} rd_t;
-
-static unsigned rd_u8(rd_t *r) {
-  if (r->n == 0)
-    return 0;
-  r->n--;
-  return *r->p++;
-}
-
-static uint64_t rd_uint(rd_t *r, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; i++)
-    v |= (uint64_t)rd_u8(r) << (8 * i);
-  return v;
-}
 
 /* Up to `want` bytes of the input, without copying. */
 static size_t rd_take(rd_t *r, size_t want, const uint8_t **out) {
