@@ -522,12 +522,6 @@ static inline int cflame__interest(cflame_callsite_t *cs) {
                CFLAME__NFIELDS(__VA_ARGS__) - 1)                               \
         : (cflame_span_t *)0;                                                  \
   })
-static inline cflame_span_t *cflame__new_root(cflame_callsite_t *cs,
-                                              const cflame_field_t *f,
-                                              size_t n) {
-  return cflame_span_new_root(cs, f, n);
-}
-
 #if defined(__GNUC__) || defined(__clang__)
 /* A registry span under the current stack: CFLAME_SPAN_NEW("task", f...). */
 #define CFLAME_SPAN_NEW(...)                                                   \
