@@ -354,9 +354,10 @@ static inline void write_line(const char *stack, size_t len, uint64_t ns,
       memcpy(p, stack, len);
     }
     p[len] = ' ';
-    char digits[20];
-    size_t n = dec_back(digits + 20, ns);
-    memcpy(p + len + 1, digits + 20 - n, n);
+    size_t n = 1; /* digits of ns, counted to write them in place */
+    for (uint64_t ten = 10; n < 20 && ns >= ten; ten *= 10)
+      n++;
+    dec_back(p + len + 1 + n, ns);
     p[len + 1 + n] = '\n';
     cflame__writer_commit(w, len + n + 2);
   }
