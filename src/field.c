@@ -9,13 +9,6 @@
 
 #define VALUE_MAX 128 /* bytes of one formatted value */
 
-static size_t put(char *out, size_t cap, size_t len, const char *s,
-                  size_t n) {
-  if (len + n >= cap)
-    n = cap - 1 - len;
-  memcpy(out + len, s, n);
-  return len + n;
-}
 
 /* Decimal digits of v into out (room for 20); returns the count. */
 static size_t dec(char *out, uint64_t v) {
@@ -97,10 +90,10 @@ size_t cflame__fields_format(char *out, size_t cap, const cflame_field_t *f,
     if (vl >= sizeof val)
       vl = sizeof val - 1;
     if (i > 0)
-      len = put(out, cap, len, ", ", 2);
-    len = put(out, cap, len, key, kl);
-    len = put(out, cap, len, "=", 1);
-    len = put(out, cap, len, val, vl);
+      len = cflame__put_clamped(out, cap, len, ", ", 2);
+    len = cflame__put_clamped(out, cap, len, key, kl);
+    len = cflame__put_clamped(out, cap, len, "=", 1);
+    len = cflame__put_clamped(out, cap, len, val, vl);
   }
   /* A cut can split a UTF-8 sequence: drop an incomplete last one. */
   size_t i = len;

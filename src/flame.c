@@ -599,12 +599,6 @@ static void fork_child(void) {
   if (sink.guard) {
     sink.forked_session = sink.guard->session;
     cflame__writer_discard(&sink.w);
-    if (sink.w.own_fd && sink.w.fd >= 0)
-      cflame__plat_close(sink.w.fd);
-    sink.w.own_fd = 0;
-    sink.w.fd = -1;
-    free(sink.w.buf);
-    sink.w.buf = NULL;
     sink.guard = NULL;
   }
   pthread_mutex_unlock(&cflame__threads_lock);

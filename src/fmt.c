@@ -108,8 +108,6 @@ void cflame__fmt_after_fork_child(void) {
    * parent's to write. */
   fmt.forked_session = fmt.guard->session;
   cflame__writer_discard(&fmt.w);
-  free(fmt.w.buf);
-  fmt.w.buf = NULL;
   fmt.guard = NULL;
   st_relaxed(&fmt_level, -1);
 }

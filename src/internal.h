@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <string.h>
 
 #define cflame_likely(x) __builtin_expect(!!(x), 1)
 #define cflame_unlikely(x) __builtin_expect(!!(x), 0)
@@ -39,10 +40,19 @@ struct cflame__node_s {
 #define CFLAME__ID_ROOT 0u
 #define CFLAME__ID_TRUNCATED 0xffffffffu
 
-/* Nodes live in chunks of doubling size that never move, so the flusher can
- * read them while the owner appends. */
-#define CFLAME__CHUNK0 64u
+/* Append-only arrays (nodes, sites, span slots) live in chunks of doubling
+ * size that never move, so readers can index them while the owner appends:
+ * item i is in chunk cflame__chunk_of(i), at cflame__chunk_off(i, k). */
+#define CFLAME__CHUNK0 64u /* items in chunk 0; log2 is 6 */
 #define CFLAME__CHUNKS 26
+
+static inline int cflame__chunk_of(uint32_t i) {
+  return 31 - __builtin_clz(i + CFLAME__CHUNK0) - 6;
+}
+
+static inline uint32_t cflame__chunk_off(uint32_t i, int k) {
+  return i + CFLAME__CHUNK0 - (CFLAME__CHUNK0 << k);
+}
 
 /* Stack slots. Output frames stop at CFLAME_MAX_DEPTH (the tree depth), but
  * a registry span puts a shallow node on a deep slot, so the stack keeps
@@ -156,15 +166,22 @@ static inline uint32_t cflame__depth(const cflame__thread_t *t) {
 
 static inline cflame__node_t *cflame__node_at(cflame__thread_t *t,
                                               uint32_t i) {
-  uint32_t p = i + CFLAME__CHUNK0;
-  int k = 31 - __builtin_clz(p) - 6; /* log2(CHUNK0) == 6 */
-  return &t->chunks[k][p - (CFLAME__CHUNK0 << k)];
+  int k = cflame__chunk_of(i);
+  return &t->chunks[k][cflame__chunk_off(i, k)];
+}
+
+/* Appends s[0..n) to out[0..len), clamped so out keeps room for a NUL
+ * (cap > len); returns the new length. */
+static inline size_t cflame__put_clamped(char *out, size_t cap, size_t len,
+                                         const char *s, size_t n) {
+  if (len + n >= cap)
+    n = cap - 1 - len;
+  memcpy(out + len, s, n);
+  return len + n;
 }
 
 /* stack.c */
-void cflame__stack_init(void);
 void cflame__stack_close_all(cflame__thread_t *t, uint64_t now);
-cflame__thread_t *cflame__stack_self(void);
 void cflame__stack_free(cflame__thread_t *t);
 void cflame__stack_at_exit(void);
 void cflame__stack_after_fork_child(void);

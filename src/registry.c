@@ -10,9 +10,7 @@
 
 /* Sites live in chunks of doubling size that never move: the flusher reads
  * them by id without the registry lock. Id 0 is reserved for the root. */
-#define SITE_CHUNK0 64u
-#define SITE_CHUNKS 26
-static cflame__site_t *site_chunks[SITE_CHUNKS];
+static cflame__site_t *site_chunks[CFLAME__CHUNKS];
 static uint32_t site_count = 1;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
@@ -27,9 +25,8 @@ void cflame__registry_unlock(void) {
 }
 
 static cflame__site_t *site_slot(uint32_t id) {
-  uint32_t p = id + SITE_CHUNK0;
-  int k = 31 - __builtin_clz(p) - 6;
-  return &site_chunks[k][p - (SITE_CHUNK0 << k)];
+  int k = cflame__chunk_of(id);
+  return &site_chunks[k][cflame__chunk_off(id, k)];
 }
 
 cflame__site_t *cflame__registry_site(uint32_t id) {
@@ -60,12 +57,12 @@ static const char *basename_of(const char *path) {
 
 /* The next free slot (registry lock held), or NULL. */
 static cflame__site_t *site_next(void) {
-  uint32_t p = site_count + SITE_CHUNK0;
-  int k = 31 - __builtin_clz(p) - 6;
-  if (k >= SITE_CHUNKS)
+  int k = cflame__chunk_of(site_count);
+  if (k >= CFLAME__CHUNKS)
     return NULL;
   if (!site_chunks[k]) {
-    site_chunks[k] = calloc((size_t)SITE_CHUNK0 << k, sizeof(cflame__site_t));
+    site_chunks[k] =
+        calloc((size_t)CFLAME__CHUNK0 << k, sizeof(cflame__site_t));
     if (!site_chunks[k])
       return NULL;
   }

@@ -25,17 +25,14 @@ typedef struct slot_s {
 
 _Static_assert(sizeof(void *) == 8, "span handles need 64-bit pointers");
 
-#define CHUNK0 64u
-#define CHUNKS 26
-static slot_t *chunks[CHUNKS];
+static slot_t *chunks[CFLAME__CHUNKS];
 static uint32_t nslots;    /* slots ever made */
 static uint32_t free_head; /* index + 1, 0 = none */
 static pthread_mutex_t slab_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static slot_t *slot_at(uint32_t i) {
-  uint32_t p = i + CHUNK0;
-  int k = 31 - __builtin_clz(p) - 6;
-  return &chunks[k][p - (CHUNK0 << k)];
+  int k = cflame__chunk_of(i);
+  return &chunks[k][cflame__chunk_off(i, k)];
 }
 
 static void slot_lock(slot_t *s) {
@@ -124,11 +121,10 @@ static slot_t *slot_new(uint32_t *index) {
     free_head = s->next_free;
   } else {
     uint32_t i = nslots;
-    uint32_t p = i + CHUNK0;
-    int k = 31 - __builtin_clz(p) - 6;
-    if (k < CHUNKS && !chunks[k])
-      chunks[k] = calloc((size_t)CHUNK0 << k, sizeof(slot_t));
-    if (k < CHUNKS && chunks[k]) {
+    int k = cflame__chunk_of(i);
+    if (k < CFLAME__CHUNKS && !chunks[k])
+      chunks[k] = calloc((size_t)CFLAME__CHUNK0 << k, sizeof(slot_t));
+    if (k < CFLAME__CHUNKS && chunks[k]) {
       s = slot_at(i);
       *index = i;
       st_release(&nslots, i + 1);

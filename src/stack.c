@@ -39,8 +39,7 @@ static cflame__node_t no_child;
 static cflame__node_t *node_add(cflame__thread_t *t, cflame__node_t *parent,
                                 const cflame_callsite_t *cs, uint32_t id) {
   uint32_t i = t->nnodes;
-  uint32_t p = i + CFLAME__CHUNK0;
-  int k = 31 - __builtin_clz(p) - 6;
+  int k = cflame__chunk_of(i);
   if (k >= CFLAME__CHUNKS)
     return NULL;
   if (!t->chunks[k]) {
@@ -285,7 +284,7 @@ static void thread_exit(void *arg) {
     cflame__stack_free(t);
 }
 
-cflame__thread_t *cflame__stack_self(void) {
+static cflame__thread_t *stack_self(void) {
   return tls != &sentinel ? tls : thread_create();
 }
 
@@ -552,8 +551,8 @@ size_t cflame__stack_path(uint32_t *ids, size_t max) {
   if (t == &sentinel || t->session != ld_acquire(&cflame__live))
     return 0;
   size_t n = 0;
-  for (cflame__node_t *node = t->stack[cflame__depth(t)].node;
-       node->index != 0 && n < max; node = cflame__node_at(t, node->parent))
+  for (cflame__node_t *node = t->top->node; node->index != 0 && n < max;
+       node = cflame__node_at(t, node->parent))
     ids[n++] = node->cs_id;
   for (size_t i = 0; i < n / 2; i++) { /* root first */
     uint32_t x = ids[i];
@@ -657,47 +656,32 @@ const char *cflame__thread_label(const cflame__thread_t *t, char buf[24]) {
   return buf;
 }
 
-static size_t put_str(char *out, size_t cap, size_t len, const char *s,
-                      size_t n) {
-  if (len + n >= cap)
-    n = cap - 1 - len;
-  memcpy(out + len, s, n);
-  return len + n;
-}
-
 size_t cflame__stack_root(char *out, size_t cap) {
-  cflame__thread_t *t = cflame__stack_self();
+  cflame__thread_t *t = stack_self();
   char buf[24];
   const char *label = t ? cflame__thread_label(t, buf)
                         : (cflame__plat_is_main_thread() ? "main" : "thread");
-  size_t len = put_str(out, cap, 0, label, strlen(label));
+  size_t len = cflame__put_clamped(out, cap, 0, label, strlen(label));
   out[len] = '\0';
   return len;
 }
 
 size_t cflame__stack_context(char *out, size_t cap) {
-  cflame__thread_t *t = tls;
-  size_t len = 0;
   if (cap == 0)
     return 0;
-  if (t != &sentinel && t->session == ld_acquire(&cflame__live)) {
-    uint32_t ids[CFLAME_MAX_DEPTH + 1];
-    size_t n = 0;
-    for (cflame__node_t *node = t->stack[cflame__depth(t)].node;
-         node->index != 0 && n < CFLAME_MAX_DEPTH + 1;
-         node = cflame__node_at(t, node->parent))
-      ids[n++] = node->cs_id;
-    while (n > 0) {
-      const cflame__site_t *site = cflame__registry_site(ids[--n]);
-      const char *name = site ? site->name : "[truncated]";
-      len = put_str(out, cap, len, name, strlen(name));
-      if (site && site->fields) {
-        len = put_str(out, cap, len, "{", 1);
-        len = put_str(out, cap, len, site->fields, site->fields_len);
-        len = put_str(out, cap, len, "}", 1);
-      }
-      if (n > 0)
-        len = put_str(out, cap, len, ":", 1);
+  uint32_t ids[CFLAME_MAX_DEPTH + 1];
+  size_t n = cflame__stack_path(ids, CFLAME_MAX_DEPTH + 1), len = 0;
+  for (size_t i = 0; i < n; i++) {
+    const cflame__site_t *site = cflame__registry_site(ids[i]);
+    const char *name = site ? site->name : "[truncated]";
+    if (i > 0)
+      len = cflame__put_clamped(out, cap, len, ":", 1);
+    len = cflame__put_clamped(out, cap, len, name, strlen(name));
+    if (site && site->fields) {
+      len = cflame__put_clamped(out, cap, len, "{", 1);
+      len = cflame__put_clamped(out, cap, len, site->fields,
+                                site->fields_len);
+      len = cflame__put_clamped(out, cap, len, "}", 1);
     }
   }
   out[len] = '\0';
@@ -717,7 +701,7 @@ int cflame_thread_name(const char *name) {
   if (!copy)
     return CFLAME_ENOMEM;
   memcpy(copy, buf, n + 1);
-  cflame__thread_t *t = cflame__stack_self();
+  cflame__thread_t *t = stack_self();
   if (!t) {
     free(copy);
     return CFLAME_ENOMEM;

@@ -144,4 +144,5 @@ int cflame__writer_close(cflame__writer_t *w) {
 void cflame__writer_discard(cflame__writer_t *w) {
   w->len = w->torn = 0;
   w->err = 0;
+  (void)cflame__writer_close(w); /* nothing left to flush: frees, closes */
 }

@@ -33,7 +33,7 @@ static inline void cflame__writer_commit(cflame__writer_t *w, size_t n) {
 int cflame__writer_flush(cflame__writer_t *w);
 /* Flushes, frees, closes an owned fd; safe twice. Returns as flush. */
 int cflame__writer_close(cflame__writer_t *w);
-/* Forgets buffered bytes without writing them (fork child). */
+/* Closes without writing what is buffered (fork child). */
 void cflame__writer_discard(cflame__writer_t *w);
 
 #endif /* CFLAME_WRITER_H */
