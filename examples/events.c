@@ -13,7 +13,7 @@ static void sleep_ms(long ms) {
 
 static void update(int frame) {
   CFLAME_SPAN_F(s, "update", CFLAME_I64("frame", frame));
-  CFLAME_SPAN_L(p, CFLAME_DEBUG, "physics");
+  CFLAME_SPAN_L(p, CFLAME_LEVEL_DEBUG, "physics");
   sleep_ms(1);
   CFLAME_SPAN_END(p);
   if (frame % 4 == 3)

@@ -14,24 +14,24 @@
 static struct {
   pthread_mutex_t lock;
   pthread_cond_t ready;
-  cflame_span_t *jobs[REQUESTS * TASKS];
+  cflame_span_t jobs[REQUESTS * TASKS];
   int head, tail, closed;
-} queue = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 0, 0};
+} queue = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {{0}}, 0, 0, 0};
 
-static void push(cflame_span_t *task) {
+static void push(cflame_span_t task) {
   pthread_mutex_lock(&queue.lock);
   queue.jobs[queue.tail++] = task;
   pthread_cond_signal(&queue.ready);
   pthread_mutex_unlock(&queue.lock);
 }
 
-static cflame_span_t *pop(void) {
+static cflame_span_t pop(void) {
   CFLAME_SPAN(wait, "wait_for_task");
   pthread_mutex_lock(&queue.lock);
   while (queue.head == queue.tail && !queue.closed)
     pthread_cond_wait(&queue.ready, &queue.lock);
-  cflame_span_t *task =
-      queue.head < queue.tail ? queue.jobs[queue.head++] : NULL;
+  cflame_span_t task =
+      queue.head < queue.tail ? queue.jobs[queue.head++] : CFLAME_SPAN_NONE;
   pthread_mutex_unlock(&queue.lock);
   CFLAME_SPAN_END(wait);
   return task;
@@ -46,8 +46,8 @@ static void *pool_thread(void *arg) {
   char name[16];
   snprintf(name, sizeof name, "pool-%d", (int)(long)arg);
   cflame_thread_name(name);
-  cflame_span_t *task;
-  while ((task = pop()) != NULL) {
+  cflame_span_t task;
+  while (!cflame_span_is_none(task = pop())) {
     cflame_span_enter(task); /* the stack is request;task, on this thread */
     work(2);
     cflame_span_exit(task);
@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
     pthread_create(&pool[i], NULL, pool_thread, (void *)(i + 1));
   for (int r = 0; r < REQUESTS; r++) {
     const char *kind = r % 2 ? "read" : "write";
-    cflame_span_t *req = CFLAME_SPAN_NEW("request", CFLAME_STR("kind", kind));
+    cflame_span_t req = CFLAME_SPAN_NEW("request", CFLAME_STR("kind", kind));
     cflame_span_enter(req);
     work(1); /* parsing the request, on main */
     for (int k = 0; k < TASKS; k++) /* children of req, run elsewhere */

@@ -74,13 +74,13 @@ static void check_output(unsigned flags) {
 /* Every entry point before any setup: silent no-ops or clear errors. */
 static void test_badinput_before_setup(void **state) {
   (void)state;
-  static cflame_callsite_t cs = {"x", NULL, NULL, 0, CFLAME_INFO, 0, 0};
-  assert_int_equal(cflame_callsite_enter(&cs), 0);
-  assert_int_equal(cflame_callsite_enter(NULL), 0);
-  assert_int_equal(cflame_callsite_enter_f(NULL, NULL, 3), 0);
-  cflame_span_end(0);
-  cflame_span_end(42);
-  cflame_token_record(7, NULL, 2);
+  static cflame_callsite_t cs = {"x", NULL, NULL, 0, CFLAME_LEVEL_INFO, NULL, 0, 0, {0, 0}};
+  assert_int_equal(cflame_scope_enter(&cs), 0);
+  assert_int_equal(cflame_scope_enter(NULL), 0);
+  assert_int_equal(cflame_scope_enter_f(NULL, NULL, 3), 0);
+  cflame_scope_exit(0);
+  cflame_scope_exit(42);
+  cflame_scope_record(7, NULL, 2);
   cflame_event_emit(NULL, NULL, 0);
   assert_int_equal(cflame_guard_flush(NULL), CFLAME_EINVAL);
   assert_int_equal(cflame_guard_drop(NULL), 0);
@@ -88,9 +88,9 @@ static void test_badinput_before_setup(void **state) {
   assert_int_equal(cflame_thread_name(NULL), CFLAME_EINVAL);
   assert_int_equal(cflame_callsite_register(NULL), 0);
   cflame_stats(NULL);
-  assert_null(cflame_span_new(NULL, NULL, 0));
-  assert_null(cflame_span_new_root(NULL, NULL, 5));
-  assert_null(cflame_span_clone(NULL));
+  assert_true(cflame_span_is_none(cflame_span_new(NULL, NULL, 0)));
+  assert_true(cflame_span_is_none(cflame_span_new_root(NULL, NULL, 5)));
+  assert_true(cflame_span_is_none(cflame_span_clone(CFLAME_SPAN_NONE)));
   assert_string_equal(cflame_strerror(-9999), "unknown error");
   assert_string_equal(cflame_strerror(1), "unknown error");
   assert_non_null(cflame_version());
@@ -138,8 +138,8 @@ static void test_badinput_hostile_dynamic_strings(void **state) {
   const char *names[] = {huge, "\xed\xa0\x80;\n", NULL, "  9"};
   for (int i = 0; i < 4; i++) {
     cs[i] = (cflame_callsite_t){names[i], i == 1 ? huge : NULL,
-                                i == 2 ? huge : NULL, -5, CFLAME_INFO, 0, 0};
-    cflame_token_t t = cflame_callsite_enter_f(
+                                i == 2 ? huge : NULL, -5, CFLAME_LEVEL_INFO, NULL, 0, 0, {0, 0}};
+    cflame_token_t t = cflame_scope_enter_f(
         &cs[i],
         (const cflame_field_t[]){CFLAME_STR(huge, huge),
                                  CFLAME_STR(NULL, "v 1"),
@@ -147,12 +147,12 @@ static void test_badinput_hostile_dynamic_strings(void **state) {
                                  CFLAME_F64("inf", INFINITY)},
         4);
     tclock_ns += 3;
-    cflame_token_record(t, (const cflame_field_t[]){CFLAME_STR("k;", "\n")},
+    cflame_scope_record(t, (const cflame_field_t[]){CFLAME_STR("k;", "\n")},
                         1);
     tclock_ns += 1;
-    cflame_span_end(t);
+    cflame_scope_exit(t);
   }
-  cflame_span_t *s = cflame_span_new_root(
+  cflame_span_t s = cflame_span_new_root(
       &cs[0], (const cflame_field_t[]){CFLAME_STR("x", huge)}, 1);
   for (int i = 0; i < 20; i++) /* records grow past the cap: dropped */
     cflame_span_record(s, (const cflame_field_t[]){CFLAME_STR("x", huge)}, 1);
@@ -165,23 +165,23 @@ static void test_badinput_hostile_dynamic_strings(void **state) {
   guard = NULL;
   check_output(FOLDED_CHECK_SORTED);
   assert_true(out.len > 0);
-  assert_true(errs.count[CFLAME_ERR_NAME] >= 1);
-  assert_true(errs.count[CFLAME_ERR_DROPPED] >= 1);
+  assert_true(errs.count[CFLAME_FAULT_NAME] >= 1);
+  assert_true(errs.count[CFLAME_FAULT_DROPPED] >= 1);
 }
 
 static void test_badinput_misuse_of_tokens(void **state) {
   (void)state;
   assert_int_equal(cflame_flame_writer(memout_write, &out, NULL, &guard), 0);
-  cflame_span_end(0);
-  cflame_span_end(UINT64_MAX);
-  cflame_span_end((uint64_t)1 << 63);
+  cflame_scope_exit(0);
+  cflame_scope_exit(UINT64_MAX);
+  cflame_scope_exit((uint64_t)1 << 63);
   CFLAME_SPAN(a, "a");
   CFLAME_SPAN(b, "b");
   tclock_ns += 1;
   CFLAME_SPAN_END(a); /* out of order */
   CFLAME_SPAN_END(a); /* twice */
   CFLAME_SPAN_END(b); /* already closed by a */
-  cflame_token_record(b, (const cflame_field_t[]){CFLAME_I64("x", 1)}, 1);
+  cflame_scope_record(b, (const cflame_field_t[]){CFLAME_I64("x", 1)}, 1);
   assert_int_equal(cflame_guard_flush(guard), 0);
   assert_int_equal(cflame_guard_drop(guard), 0);
   guard = NULL;
@@ -189,8 +189,8 @@ static void test_badinput_misuse_of_tokens(void **state) {
   check_output(0);
   cflame_stats_t st;
   cflame_stats(&st);
-  assert_true(st.errors[CFLAME_ERR_OUT_OF_ORDER] >= 1);
-  assert_true(st.errors[CFLAME_ERR_STALE_END] >= 3);
+  assert_true(st.errors[CFLAME_FAULT_OUT_OF_ORDER] >= 1);
+  assert_true(st.errors[CFLAME_FAULT_STALE_EXIT] >= 3);
 }
 
 /* --- signals ------------------------------------------------------------ */
@@ -206,11 +206,11 @@ static void on_signal(int sig) {
 
 /* The error callback runs inside a slow path: raising a signal from it puts
  * a span in the handler while the thread is inside cflame. */
-static void raise_in_callback(void *ctx, cflame_error_kind_t kind,
+static void raise_in_callback(void *ctx, cflame_fault_t kind,
                               const char *msg) {
   (void)ctx;
   (void)msg;
-  if (kind == CFLAME_ERR_DEPTH)
+  if (kind == CFLAME_FAULT_DEPTH)
     raise(SIGUSR1);
 }
 
@@ -240,8 +240,8 @@ static void test_badinput_signal_reentry_is_dropped(void **state) {
   cflame_on_error(errlog_fn, &errs);
   assert_int_equal(handler_tokens, 2); /* the re-entrant span was dropped */
   cflame_stats(&after);
-  assert_int_equal(after.errors[CFLAME_ERR_REENTRY] -
-                       before.errors[CFLAME_ERR_REENTRY],
+  assert_int_equal(after.errors[CFLAME_FAULT_REENTRY] -
+                       before.errors[CFLAME_FAULT_REENTRY],
                    1);
   assert_int_equal(cflame_guard_drop(guard), 0);
   guard = NULL;

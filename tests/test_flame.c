@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <cflame.h>
+#include <cflame/sink.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -292,14 +293,14 @@ static void test_flame_out_of_order_end(void **state) {
                                         "test_flame::c 3\n"
                                         "main;test_flame::d 6\n");
   cflame_stats(&after);
-  assert_int_equal(after.errors[CFLAME_ERR_OUT_OF_ORDER] -
-                       before.errors[CFLAME_ERR_OUT_OF_ORDER],
+  assert_int_equal(after.errors[CFLAME_FAULT_OUT_OF_ORDER] -
+                       before.errors[CFLAME_FAULT_OUT_OF_ORDER],
                    1);
-  assert_int_equal(after.errors[CFLAME_ERR_STALE_END] -
-                       before.errors[CFLAME_ERR_STALE_END],
+  assert_int_equal(after.errors[CFLAME_FAULT_STALE_EXIT] -
+                       before.errors[CFLAME_FAULT_STALE_EXIT],
                    2);
-  assert_int_equal(errs.count[CFLAME_ERR_OUT_OF_ORDER], 1);
-  assert_int_equal(errs.count[CFLAME_ERR_STALE_END], 1); /* reported once */
+  assert_int_equal(errs.count[CFLAME_FAULT_OUT_OF_ORDER], 1);
+  assert_int_equal(errs.count[CFLAME_FAULT_STALE_EXIT], 1); /* reported once */
   assert_non_null(strstr(errs.last, "already exited"));
 }
 
@@ -315,7 +316,7 @@ static void test_flame_end_without_span_is_ignored(void **state) {
   CFLAME_SPAN_END(a);
   drop_and_check(FOLDED_CHECK_SORTED);
   assert_string_equal(memout_str(&out), "main;test_flame::a 3\n");
-  assert_int_equal(errs.count[CFLAME_ERR_STALE_END], 1);
+  assert_int_equal(errs.count[CFLAME_FAULT_STALE_EXIT], 1);
 }
 
 static void test_flame_spans_without_sink_are_noops(void **state) {
@@ -361,7 +362,7 @@ static void test_flame_depth_is_capped(void **state) {
     frames += *p == ';';
   assert_int_equal(frames, CFLAME_MAX_DEPTH + 1);
   assert_non_null(strstr(s, "main;test_flame::after 7\n"));
-  assert_int_equal(errs.count[CFLAME_ERR_DEPTH], 1);
+  assert_int_equal(errs.count[CFLAME_FAULT_DEPTH], 1);
 }
 
 /* --- names ---------------------------------------------------------------- */
@@ -397,18 +398,18 @@ static void test_flame_hostile_names_pass_format(void **state) {
   assert_non_null(strstr(s, ";test_flame::x_42 1\n"));
   assert_non_null(strstr(s, ";test_flame::&amp:<tag>\"' 1\n"));
   assert_non_null(strstr(s, ";test_flame::?? 1\n"));
-  assert_true(errs.count[CFLAME_ERR_NAME] >= 1);
+  assert_true(errs.count[CFLAME_FAULT_NAME] >= 1);
 }
 
 static void test_flame_huge_name_is_clamped(void **state) {
   (void)state;
   static char huge[1 << 20];
   memset(huge, 'x', sizeof huge - 1);
-  static cflame_callsite_t cs = {huge, "t", "f.c", 1, CFLAME_INFO, 0, 0};
+  static cflame_callsite_t cs = {huge, "t", "f.c", 1, CFLAME_LEVEL_INFO, NULL, 0, 0, {0, 0}};
   install(NULL);
-  cflame_token_t tok = cflame_callsite_enter(&cs);
+  cflame_token_t tok = cflame_scope_enter(&cs);
   tclock_ns += 1;
-  cflame_span_end(tok);
+  cflame_scope_exit(tok);
   drop_and_check(FOLDED_CHECK_SORTED);
   assert_true(out.len < 2048);
   assert_non_null(strstr(memout_str(&out), "main;t::xxxx"));
@@ -417,19 +418,19 @@ static void test_flame_huge_name_is_clamped(void **state) {
 static void test_flame_target_and_thread_name(void **state) {
   (void)state;
   static cflame_callsite_t net = {"recv", "net::http", "src/net/http.c", 7,
-                                  CFLAME_INFO, 0, 0};
+                                  CFLAME_LEVEL_INFO, NULL, 0, 0, {0, 0}};
   static cflame_callsite_t stem = {"parse", NULL, "src/net/parser.c", 9,
-                                   CFLAME_INFO, 0, 0};
+                                   CFLAME_LEVEL_INFO, NULL, 0, 0, {0, 0}};
   cflame_flame_opts_t o = cflame_flame_opts_default();
   o.file_and_line = true;
   install(&o);
   assert_int_equal(cflame_thread_name("io loop"), 0);
-  cflame_token_t a = cflame_callsite_enter(&net);
+  cflame_token_t a = cflame_scope_enter(&net);
   tclock_ns += 2;
-  cflame_token_t b = cflame_callsite_enter(&stem);
+  cflame_token_t b = cflame_scope_enter(&stem);
   tclock_ns += 3;
-  cflame_span_end(b);
-  cflame_span_end(a);
+  cflame_scope_exit(b);
+  cflame_scope_exit(a);
   drop_and_check(FOLDED_CHECK_SORTED);
   assert_string_equal(memout_str(&out),
                       "io loop;net::http::recv:http.c:7 2\n"
@@ -465,9 +466,20 @@ static void test_flame_guard_lifecycle(void **state) {
   assert_int_equal(cflame_guard_drop(NULL), 0);
   assert_int_equal(cflame_guard_flush(NULL), CFLAME_EINVAL);
   install(NULL);
+  /* Several sinks at once, up to CFLAME_SINKS_MAX; one more is refused. */
+  cflame_guard_t *more[CFLAME_SINKS_MAX] = {0};
+  memout_t sink_out[CFLAME_SINKS_MAX];
+  memset(sink_out, 0, sizeof sink_out);
+  for (int i = 1; i < CFLAME_SINKS_MAX; i++)
+    assert_int_equal(
+        cflame_flame_writer(memout_write, &sink_out[i], NULL, &more[i]), 0);
   assert_int_equal(cflame_flame_writer(memout_write, &out, NULL, &g2),
                    CFLAME_EBUSY);
   assert_null(g2);
+  for (int i = 1; i < CFLAME_SINKS_MAX; i++) {
+    assert_int_equal(cflame_guard_drop(more[i]), 0);
+    memout_free(&sink_out[i]);
+  }
   assert_int_equal(cflame_clock_set(NULL, NULL), CFLAME_EBUSY);
   assert_int_equal(cflame_clock_use(CFLAME_CLOCK_MONOTONIC), CFLAME_EBUSY);
   assert_int_equal(cflame_guard_drop(guard), 0);
@@ -487,7 +499,7 @@ static void test_flame_guard_lifecycle(void **state) {
   assert_int_equal(cflame_flame_writer(memout_write, &out, &o, &g2),
                    CFLAME_EINVAL);
   assert_string_equal(cflame_strerror(CFLAME_EBUSY),
-                      "a flame sink is already installed");
+                      "busy: a sink is installed, or CFLAME_SINKS_MAX of them");
   assert_string_equal(cflame_strerror(12345), "unknown error");
   assert_string_equal(cflame_strerror(0), "success");
 }
@@ -553,7 +565,7 @@ static void test_flame_env_setup(void **state) {
   setenv("CFLAME_FLAME_EMPTY_SAMPLES", "maybe", 1); /* bad: ignored */
   assert_int_equal(cflame_init_env(&guard), 0);
   assert_non_null(guard);
-  assert_int_equal(errs.count[CFLAME_ERR_CONFIG], 1);
+  assert_int_equal(errs.count[CFLAME_FAULT_CONFIG], 1);
   { CFLAME_SPAN(a, "a"); tclock_ns += 4; CFLAME_SPAN_END(a); }
   tclock_ns += 1;
   { CFLAME_SPAN(b, "b"); tclock_ns += 2; CFLAME_SPAN_END(b); }
@@ -617,13 +629,13 @@ static void long_stack(int n) {
   static char names[8][1001];
   if (!cs[n].name) {
     memset(names[n], 'a' + n, 1000);
-    cs[n] = (cflame_callsite_t){names[n], "t", "f.c", n, CFLAME_INFO, 0, 0};
+    cs[n] = (cflame_callsite_t){names[n], "t", "f.c", n, CFLAME_LEVEL_INFO, NULL, 0, 0, {0, 0}};
   }
-  cflame_token_t tok = cflame_callsite_enter(&cs[n]);
+  cflame_token_t tok = cflame_scope_enter(&cs[n]);
   tclock_ns += 1;
   if (n < 7)
     long_stack(n + 1);
-  cflame_span_end(tok);
+  cflame_scope_exit(tok);
 }
 
 static void test_flame_long_lines_survive_write_errors(void **state) {
@@ -692,7 +704,7 @@ static void test_flame_write_error_is_returned_and_counted(void **state) {
   cflame_stats(&after);
   assert_int_equal(after.last_errno, ENOSPC);
   assert_true(after.bytes_lost > before.bytes_lost);
-  assert_int_equal(errs.count[CFLAME_ERR_WRITE], 1);
+  assert_int_equal(errs.count[CFLAME_FAULT_WRITE], 1);
   /* The fault clears: the cut line is completed, then new lines follow. */
   out.fail_errno = 0;
   CFLAME_SPAN(a, "late");

@@ -191,7 +191,7 @@ static void test_exit_immediate_exit_stream_leaves_whole_lines(void **state) {
 /* Failed expectations in the child, as bits of its exit status. */
 enum {
   CHILD_SPAN_RECORDED = 1,  /* a span had a token without a sink */
-  CHILD_FLUSH = 2,          /* flush(parent guard) != CFLAME_ECHILD */
+  CHILD_FLUSH = 2,          /* flush(parent guard) != CFLAME_EFORKED */
   CHILD_DROP = 4,           /* drop(parent guard) != 0 */
   CHILD_FLUSH_DROPPED = 8,  /* flush after that != CFLAME_ECLOSED */
   CHILD_INSTALL = 16,       /* own sink not installed */
@@ -231,7 +231,7 @@ static int child_body(const char *own_path) {
       bad |= CHILD_SPAN_RECORDED;
     CFLAME_SPAN_END(t);
   }
-  if (cflame_guard_flush(guard) != CFLAME_ECHILD)
+  if (cflame_guard_flush(guard) != CFLAME_EFORKED)
     bad |= CHILD_FLUSH;
   if (cflame_guard_drop(guard) != 0)
     bad |= CHILD_DROP;

@@ -56,7 +56,7 @@ static void drop_and_check(void) {
 
 /* --- cross-thread ---------------------------------------------------------- */
 
-static cflame_span_t *task;
+static cflame_span_t task;
 
 static void *pool_thread(void *arg) {
   (void)arg;
@@ -77,7 +77,7 @@ static void test_span_task_moves_to_another_thread(void **state) {
   CFLAME_SPAN(req, "request");
   tclock_ns += 3;
   task = CFLAME_SPAN_NEW("task");
-  assert_non_null(task);
+  assert_false(cflame_span_is_none(task));
   tclock_ns += 1;
   CFLAME_SPAN_END(req);
   pthread_t th;
@@ -94,7 +94,7 @@ static void test_span_task_moves_to_another_thread(void **state) {
 }
 
 static void *enter_twice(void *arg) {
-  cflame_span_t *s = arg;
+  cflame_span_t s = *(const cflame_span_t *)arg;
   tclock_ns = 0;
   for (int i = 0; i < 1000; i++) {
     cflame_span_enter(s);
@@ -108,10 +108,10 @@ static void *enter_twice(void *arg) {
 static void test_span_entered_on_two_threads_at_once(void **state) {
   (void)state;
   install(false);
-  cflame_span_t *s = CFLAME_SPAN_NEW_ROOT("shared");
+  cflame_span_t s = CFLAME_SPAN_NEW_ROOT("shared");
   pthread_t a, b;
-  pthread_create(&a, NULL, enter_twice, s);
-  pthread_create(&b, NULL, enter_twice, s);
+  pthread_create(&a, NULL, enter_twice, &s);
+  pthread_create(&b, NULL, enter_twice, &s);
   pthread_join(a, NULL);
   pthread_join(b, NULL);
   cflame_span_close(s);
@@ -132,9 +132,9 @@ static void test_span_child_of_and_root(void **state) {
   (void)state;
   install(false);
   CFLAME_SPAN(outer, "outer");
-  cflame_span_t *root = CFLAME_SPAN_NEW_ROOT("root");
-  cflame_span_t *conn = CFLAME_SPAN_NEW("conn");
-  cflame_span_t *child = CFLAME_SPAN_NEW_CHILD_OF(conn, "query");
+  cflame_span_t root = CFLAME_SPAN_NEW_ROOT("root");
+  cflame_span_t conn = CFLAME_SPAN_NEW("conn");
+  cflame_span_t child = CFLAME_SPAN_NEW_CHILD_OF(conn, "query");
   CFLAME_SPAN_END(outer);
   cflame_span_enter(root);
   tclock_ns += 1;
@@ -163,8 +163,8 @@ static void test_span_refcount_and_use_after_close(void **state) {
   install(false);
   cflame_stats_t before, after;
   cflame_stats(&before);
-  cflame_span_t *s = CFLAME_SPAN_NEW_ROOT("r");
-  assert_ptr_equal(cflame_span_clone(s), s);
+  cflame_span_t s = CFLAME_SPAN_NEW_ROOT("r");
+  assert_int_equal(cflame_span_clone(s).id, s.id);
   cflame_span_close(s); /* one reference left */
   cflame_span_enter(s);
   tclock_ns += 5;
@@ -172,29 +172,30 @@ static void test_span_refcount_and_use_after_close(void **state) {
   cflame_span_exit(s);  /* last reference: freed now */
   cflame_stats(&after);
   assert_int_equal(after.spans_live, before.spans_live);
-  assert_int_equal(after.errors[CFLAME_ERR_CLOSED_SPAN],
-                   before.errors[CFLAME_ERR_CLOSED_SPAN]);
+  assert_int_equal(after.errors[CFLAME_FAULT_CLOSED_SPAN],
+                   before.errors[CFLAME_FAULT_CLOSED_SPAN]);
   /* Every use of the dead handle is caught, counted, harmless. */
   cflame_span_enter(s);
   cflame_span_exit(s);
   cflame_span_record(s, CFLAME__FIELDS(CFLAME_I64("x", 1)));
-  assert_null(cflame_span_clone(s));
+  assert_true(cflame_span_is_none(cflame_span_clone(s)));
   cflame_span_close(s);
   cflame_stats(&after);
-  assert_int_equal(after.errors[CFLAME_ERR_CLOSED_SPAN] -
-                       before.errors[CFLAME_ERR_CLOSED_SPAN],
+  assert_int_equal(after.errors[CFLAME_FAULT_CLOSED_SPAN] -
+                       before.errors[CFLAME_FAULT_CLOSED_SPAN],
                    5);
-  assert_int_equal(errs.count[CFLAME_ERR_CLOSED_SPAN], 1);
+  assert_int_equal(errs.count[CFLAME_FAULT_CLOSED_SPAN], 1);
   /* A reused slot gets a new generation: the old handle stays dead. */
-  cflame_span_t *s2 = CFLAME_SPAN_NEW_ROOT("r2");
-  assert_true(s2 != s);
+  cflame_span_t s2 = CFLAME_SPAN_NEW_ROOT("r2");
+  assert_true(s2.id != s.id);
   cflame_span_enter(s); /* still rejected */
   cflame_span_close(s2);
   /* Forged and NULL handles. */
-  cflame_span_enter((cflame_span_t *)(uintptr_t)0x123456789abcull);
-  cflame_span_enter(NULL);
-  cflame_span_exit(NULL);
-  cflame_span_close(NULL);
+  cflame_span_t forged = {0x123456789abcull};
+  cflame_span_enter(forged);
+  cflame_span_enter(CFLAME_SPAN_NONE);
+  cflame_span_exit(CFLAME_SPAN_NONE);
+  cflame_span_close(CFLAME_SPAN_NONE);
   drop_and_check();
   assert_string_equal(memout_str(&out), "main;test_span::r 5\n");
 }
@@ -202,7 +203,7 @@ static void test_span_refcount_and_use_after_close(void **state) {
 static void test_span_slab_stays_bounded(void **state) {
   (void)state;
   install(false);
-  cflame_span_t *live[1000];
+  cflame_span_t live[1000];
   for (int round = 0; round < 200; round++) {
     for (int i = 0; i < 1000; i++) {
       live[i] = CFLAME_SPAN_NEW_ROOT("many");
@@ -216,16 +217,16 @@ static void test_span_slab_stays_bounded(void **state) {
   cflame_stats(&st);
   assert_int_equal(st.spans_live, 0);
   /* 200k spans made; the handles index at most ~1000 distinct slots. */
-  assert_true(((uintptr_t)live[999] & 0xffffffffu) <= 1024);
+  assert_true((live[999].id & 0xffffffffu) <= 1024);
   drop_and_check();
 }
 
 static void test_span_exit_on_wrong_thread_is_ignored(void **state) {
   (void)state;
   install(false);
-  cflame_span_t *s = CFLAME_SPAN_NEW_ROOT("mine");
+  cflame_span_t s = CFLAME_SPAN_NEW_ROOT("mine");
   cflame_span_exit(s); /* never entered here */
-  assert_int_equal(errs.count[CFLAME_ERR_STALE_END], 1);
+  assert_int_equal(errs.count[CFLAME_FAULT_STALE_EXIT], 1);
   cflame_span_close(s);
   drop_and_check();
   assert_string_equal(memout_str(&out), "");
@@ -239,7 +240,7 @@ static void descend_under(int n) {
   CFLAME_SPAN_END(u);
 }
 
-static void descend(int n, cflame_span_t *s) {
+static void descend(int n, cflame_span_t s) {
   CFLAME_SPAN(d, "down");
   if (n > 0)
     descend(n - 1, s);
@@ -255,7 +256,7 @@ static void descend(int n, cflame_span_t *s) {
 static void test_span_deep_registry_frame_never_overflows(void **state) {
   (void)state;
   install(false);
-  cflame_span_t *s = CFLAME_SPAN_NEW_ROOT("shallow");
+  cflame_span_t s = CFLAME_SPAN_NEW_ROOT("shallow");
   cflame_span_enter(s); /* first on a shallow slot: caches fill all the way */
   descend_under(CFLAME_MAX_DEPTH + 50);
   cflame_span_exit(s);
@@ -270,11 +271,11 @@ static void test_span_extra_close_while_entered(void **state) {
   install(false);
   cflame_stats_t before, after;
   cflame_stats(&before);
-  cflame_span_t *a = CFLAME_SPAN_NEW_ROOT("a");
+  cflame_span_t a = CFLAME_SPAN_NEW_ROOT("a");
   cflame_span_enter(a);
   cflame_span_close(a);
   cflame_span_close(a); /* one too many: frees a while entered */
-  cflame_span_t *b = CFLAME_SPAN_NEW_ROOT("b"); /* may reuse a's slot */
+  cflame_span_t b = CFLAME_SPAN_NEW_ROOT("b"); /* may reuse a's slot */
   cflame_span_exit(a); /* must not touch b */
   cflame_stats(&after);
   assert_int_equal(after.spans_live - before.spans_live, 1);
@@ -308,7 +309,7 @@ static void test_span_fields_in_frame(void **state) {
   CFLAME_RECORD(r, CFLAME_BOOL("hit", true), CFLAME_F64("ratio", 0.5));
   tclock_ns += 2;
   CFLAME_SPAN_END(r);
-  cflame_span_t *s = CFLAME_SPAN_NEW_ROOT("conn", CFLAME_U64("id", 7));
+  cflame_span_t s = CFLAME_SPAN_NEW_ROOT("conn", CFLAME_U64("id", 7));
   cflame_span_record(s, CFLAME__FIELDS(CFLAME_FIELD("peer", "10.0.0.1")));
   cflame_span_enter(s);
   tclock_ns += 4;

@@ -38,7 +38,7 @@ static cflame_guard_t *guard;
 /* The default error callback prints; this one only counts, and is safe to
  * call from several threads at once (errlog_fn is not). */
 static unsigned long long err_calls;
-static void quiet_errors(void *ctx, cflame_error_kind_t kind,
+static void quiet_errors(void *ctx, cflame_fault_t kind,
                          const char *msg) {
   (void)ctx;
   (void)kind;
@@ -365,18 +365,18 @@ static void run_stress(cflame_flame_mode_t mode) {
     ooo += lives[i].out_of_order;
     open_exit += lives[i].open_at_exit;
   }
-  if (after.errors[CFLAME_ERR_STALE_END] - before.errors[CFLAME_ERR_STALE_END]
+  if (after.errors[CFLAME_FAULT_STALE_EXIT] - before.errors[CFLAME_FAULT_STALE_EXIT]
           != stale ||
-      after.errors[CFLAME_ERR_OUT_OF_ORDER] -
-              before.errors[CFLAME_ERR_OUT_OF_ORDER] != ooo ||
+      after.errors[CFLAME_FAULT_OUT_OF_ORDER] -
+              before.errors[CFLAME_FAULT_OUT_OF_ORDER] != ooo ||
       after.spans_closed_at_exit - before.spans_closed_at_exit != open_exit)
     fail_msg("stats: stale %llu/%llu out-of-order %llu/%llu closed at exit "
              "%llu/%llu (counted/expected, seed %#llx)",
-             (unsigned long long)(after.errors[CFLAME_ERR_STALE_END] -
-                                  before.errors[CFLAME_ERR_STALE_END]),
+             (unsigned long long)(after.errors[CFLAME_FAULT_STALE_EXIT] -
+                                  before.errors[CFLAME_FAULT_STALE_EXIT]),
              stale,
-             (unsigned long long)(after.errors[CFLAME_ERR_OUT_OF_ORDER] -
-                                  before.errors[CFLAME_ERR_OUT_OF_ORDER]),
+             (unsigned long long)(after.errors[CFLAME_FAULT_OUT_OF_ORDER] -
+                                  before.errors[CFLAME_FAULT_OUT_OF_ORDER]),
              ooo,
              (unsigned long long)(after.spans_closed_at_exit -
                                   before.spans_closed_at_exit),

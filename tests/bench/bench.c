@@ -213,7 +213,7 @@ __attribute__((noinline)) static void loop_fields(uint64_t n) {
 /* One registry span set per iteration (1 unit, not 3 pairs). */
 __attribute__((noinline)) static void loop_registry(uint64_t n) {
   for (uint64_t i = 0; i < n; i++) {
-    cflame_span_t *s = CFLAME_SPAN_NEW("task");
+    cflame_span_t s = CFLAME_SPAN_NEW("task");
     cflame_span_enter(s);
     BENCH_BARRIER();
     cflame_span_exit(s);
@@ -341,12 +341,12 @@ static uint64_t errors_total(void) {
   cflame_stats_t st;
   cflame_stats(&st);
   uint64_t n = 0;
-  for (int k = 0; k < CFLAME_ERR_KIND_COUNT_; k++)
+  for (int k = 0; k < CFLAME_FAULT_KIND_COUNT_; k++)
     n += st.errors[k];
   return n;
 }
 
-static void on_error(void *ctx, cflame_error_kind_t kind, const char *msg) {
+static void on_error(void *ctx, cflame_fault_t kind, const char *msg) {
   (void)ctx;
   fprintf(stderr, "cflame-bench: cflame reported error kind %d: %s\n",
           (int)kind, msg);

@@ -44,20 +44,20 @@ typedef struct site_s {
  * neither "network" nor "NET"), a deep path, the file stem of a callsite
  * without a target, and unnamed targets, at every level. */
 static site_t sites[] = {
-    SITE("net", "a.c", CFLAME_INFO, "net"),
-    SITE("net::http", "a.c", CFLAME_TRACE, "net::http"),
-    SITE("net::http::h2", "a.c", CFLAME_ERROR, "net::http::h2"),
-    SITE("network", "a.c", CFLAME_WARN, "network"),
-    SITE("NET", "a.c", CFLAME_DEBUG, "NET"),
-    SITE("parser", "a.c", CFLAME_DEBUG, "parser"),
-    SITE(NULL, "src/net/parser.c", CFLAME_TRACE, "parser"),
-    SITE(NULL, "", CFLAME_INFO, ""),
-    SITE("", "b.c", CFLAME_ERROR, ""),
-    SITE("a::b::c", "a.c", CFLAME_INFO, "a::b::c"),
-    SITE("a::b", "a.c", CFLAME_ERROR, "a::b"),
-    SITE("a::bc", "a.c", CFLAME_TRACE, "a::bc"),
-    SITE("x-y.z/w_0", "a.c", CFLAME_WARN, "x-y.z/w_0"),
-    SITE("net:", "a.c", CFLAME_INFO, "net:"),
+    SITE("net", "a.c", CFLAME_LEVEL_INFO, "net"),
+    SITE("net::http", "a.c", CFLAME_LEVEL_TRACE, "net::http"),
+    SITE("net::http::h2", "a.c", CFLAME_LEVEL_ERROR, "net::http::h2"),
+    SITE("network", "a.c", CFLAME_LEVEL_WARN, "network"),
+    SITE("NET", "a.c", CFLAME_LEVEL_DEBUG, "NET"),
+    SITE("parser", "a.c", CFLAME_LEVEL_DEBUG, "parser"),
+    SITE(NULL, "src/net/parser.c", CFLAME_LEVEL_TRACE, "parser"),
+    SITE(NULL, "", CFLAME_LEVEL_INFO, ""),
+    SITE("", "b.c", CFLAME_LEVEL_ERROR, ""),
+    SITE("a::b::c", "a.c", CFLAME_LEVEL_INFO, "a::b::c"),
+    SITE("a::b", "a.c", CFLAME_LEVEL_ERROR, "a::b"),
+    SITE("a::bc", "a.c", CFLAME_LEVEL_TRACE, "a::bc"),
+    SITE("x-y.z/w_0", "a.c", CFLAME_LEVEL_WARN, "x-y.z/w_0"),
+    SITE("net:", "a.c", CFLAME_LEVEL_INFO, "net:"),
 };
 #define NSITES (sizeof sites / sizeof sites[0])
 
@@ -250,15 +250,15 @@ static void fail(const char *fmt, ...) {
 
 static unsigned config_reports;
 
-static void on_error(void *ctx, cflame_error_kind_t kind, const char *msg) {
+static void on_error(void *ctx, cflame_fault_t kind, const char *msg) {
   (void)ctx;
-  if ((unsigned)kind >= CFLAME_ERR_KIND_COUNT_)
+  if ((unsigned)kind >= CFLAME_FAULT_KIND_COUNT_)
     fail("error callback with kind %d", (int)kind);
   /* The library formats into a 512-byte buffer: a longer string means the
    * terminator went missing. */
   if (!msg || strnlen(msg, 4096) >= 512)
     fail("error callback message NULL or unterminated");
-  if (kind == CFLAME_ERR_CONFIG)
+  if (kind == CFLAME_FAULT_CONFIG)
     config_reports++;
 }
 
@@ -303,7 +303,7 @@ static void check_sites(const model_t *m, uint32_t *got) {
 /* Asks the filter about `t` at every level (registry lock held). */
 static void query(const model_t *m, const char *t) {
   int prev = 0;
-  for (int level = CFLAME_TRACE; level <= CFLAME_ERROR; level++) {
+  for (int level = CFLAME_LEVEL_TRACE; level <= CFLAME_LEVEL_ERROR; level++) {
     int on = cflame__filter_enabled(t, level) != 0;
     /* A level is a threshold whatever the directives say. */
     if (prev && !on)

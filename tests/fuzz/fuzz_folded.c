@@ -223,7 +223,7 @@ static long fault_write(void *ctx, const void *buf, size_t len) {
 typedef struct state_s {
   slot_t slot[SLOTS];
   cflame_token_t stack[STACK_CAP];  /* tokens we believe are open */
-  cflame_span_t *hstack[STACK_CAP]; /* registry span of that frame, or NULL */
+  cflame_span_t hstack[STACK_CAP]; /* registry span of that frame, or NULL */
   size_t text[STACK_CAP + 1];       /* upper bound of each stack's text */
   size_t depth;
   size_t root_len, out_len; /* upper bounds, against budget */
@@ -239,7 +239,7 @@ typedef struct state_s {
   int writer_fails; /* the writer may fail, so may a flush */
   int fields_in_frame;
   /* Registry span handles, kept after close so stale ones get used too. */
-  cflame_span_t *h[HANDLES];
+  cflame_span_t h[HANDLES];
   size_t htext[HANDLES];   /* upper bound of the span's stack text */
   unsigned hrefs[HANDLES]; /* references we hold (close drops one) */
   cflame_guard_t *g;
@@ -258,7 +258,7 @@ static void slot_defaults(state_t *st) {
     const char *f = default_files[i & 3];
     s->file = (str_t){(const uint8_t *)f, strlen(f), 0};
     s->line = (int)(i * 10);
-    s->level = CFLAME_INFO;
+    s->level = CFLAME_LEVEL_INFO;
     s->cs = NULL;
   }
 }
@@ -314,7 +314,7 @@ static void enter(state_t *st, unsigned slot) {
   slot_t *s = &st->slot[slot];
   if (!s->cs)
     s->cs = callsite_for(slot, s);
-  cflame_token_t t = cflame_callsite_enter(s->cs);
+  cflame_token_t t = cflame_scope_enter(s->cs);
   st->calls++;
   charge_line(st);
   if (t)
@@ -334,7 +334,7 @@ static void end_at(state_t *st, size_t k) {
   if (k >= st->depth)
     k = st->depth - 1;
   size_t i = st->depth - 1 - k;
-  cflame_span_end(st->stack[i]);
+  cflame_scope_exit(st->stack[i]);
   st->calls++;
   charge_line(st);
   while (st->depth > i)
@@ -465,16 +465,16 @@ static cflame_callsite_t *slot_cs(state_t *st, unsigned slot) {
  * for 0xFF, a forged one from the next 8 bytes. A forged handle gets a
  * generation no slot reaches in a fuzzing run: one that happened to name a
  * live span would make the output depend on what earlier inputs left. */
-static cflame_span_t *rd_handle(state_t *st, rd_t *r, int *idx) {
+static cflame_span_t rd_handle(state_t *st, rd_t *r, int *idx) {
   unsigned b = rd_u8(r);
   *idx = -1;
   if (b == 0xFF)
-    return (cflame_span_t *)(uintptr_t)(rd_uint(r, 8) | (UINT64_C(1) << 61));
+    return (cflame_span_t )(uintptr_t)(rd_uint(r, 8) | (UINT64_C(1) << 61));
   *idx = (int)(b % HANDLES);
   return st->h[*idx];
 }
 
-static void keep_handle(state_t *st, rd_t *r, cflame_span_t *h, size_t text) {
+static void keep_handle(state_t *st, rd_t *r, cflame_span_t h, size_t text) {
   if (!h)
     return;
   unsigned i = rd_u8(r) % HANDLES;
@@ -498,7 +498,7 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
     cflame_token_t tok =
         st->depth ? st->stack[st->depth - 1 - k % st->depth] : st->last_tok;
     rd_fields(r, &fs);
-    cflame_token_record(tok, fs.f, fs.n);
+    cflame_scope_record(tok, fs.f, fs.n);
     if (st->depth)
       st->text[st->depth] += ftext(st, &fs);
     free_fields(&fs);
@@ -507,7 +507,7 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
   case 1:
   case 2:
   case 3: { /* new span: under our stack, as a root, as a child of h */
-    cflame_span_t *parent = NULL, *h;
+    cflame_span_t parent = NULL, *h;
     size_t base = 0;
     if (code == 3) {
       parent = rd_handle(st, r, &idx);
@@ -525,7 +525,7 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
     break;
   }
   case 4: { /* enter: a frame on our stack that no token ends */
-    cflame_span_t *h = rd_handle(st, r, &idx);
+    cflame_span_t h = rd_handle(st, r, &idx);
     cflame_span_enter(h);
     st->calls++;
     charge_line(st);
@@ -537,7 +537,7 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
     break;
   }
   case 5: { /* exit: our frames above its topmost entry go too */
-    cflame_span_t *h = rd_handle(st, r, &idx);
+    cflame_span_t h = rd_handle(st, r, &idx);
     cflame_span_exit(h);
     st->calls++;
     charge_line(st);
@@ -550,7 +550,7 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
     break;
   }
   case 6: {
-    cflame_span_t *h = rd_handle(st, r, &idx);
+    cflame_span_t h = rd_handle(st, r, &idx);
     rd_fields(r, &fs);
     cflame_span_record(h, fs.f, fs.n);
     if (idx >= 0)
@@ -559,13 +559,13 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
     break;
   }
   case 7: {
-    cflame_span_t *h = rd_handle(st, r, &idx);
+    cflame_span_t h = rd_handle(st, r, &idx);
     if (cflame_span_clone(h) == h && h && idx >= 0)
       st->hrefs[idx]++;
     break;
   }
   case 8: { /* possibly one close too many: a misuse to be caught */
-    cflame_span_t *h = rd_handle(st, r, &idx);
+    cflame_span_t h = rd_handle(st, r, &idx);
     cflame_span_close(h);
     if (idx >= 0 && st->hrefs[idx])
       st->hrefs[idx]--;
@@ -594,7 +594,7 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
   default: { /* enter with fields */
     cflame_callsite_t *cs = slot_cs(st, q);
     rd_fields(r, &fs);
-    cflame_token_t t = cflame_callsite_enter_f(cs, fs.f, fs.n);
+    cflame_token_t t = cflame_scope_enter_f(cs, fs.f, fs.n);
     st->calls++;
     charge_line(st);
     if (t)
@@ -628,7 +628,7 @@ static void run_op(state_t *st, rd_t *r) {
     end_at(st, rd_u8(r));
     break;
   case 5:
-    cflame_span_end(odd_token(st, r, p));
+    cflame_scope_exit(odd_token(st, r, p));
     st->calls++;
     charge_line(st);
     break;
@@ -907,7 +907,7 @@ static void check_against(const run_t *a, const run_t *ref) {
 
 /* --- entry points --------------------------------------------------------- */
 
-static void silent(void *ctx, cflame_error_kind_t kind, const char *msg) {
+static void silent(void *ctx, cflame_fault_t kind, const char *msg) {
   (void)ctx;
   (void)kind;
   (void)msg;

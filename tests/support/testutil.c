@@ -52,7 +52,7 @@ void tclock_install(uint64_t start) {
   (void)cflame_clock_set(tclock, NULL);
 }
 
-void errlog_fn(void *ctx, cflame_error_kind_t kind, const char *msg) {
+void errlog_fn(void *ctx, cflame_fault_t kind, const char *msg) {
   errlog_t *e = ctx;
   e->count[kind]++;
   strncpy(e->last, msg, sizeof e->last - 1);

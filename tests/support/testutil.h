@@ -32,9 +32,9 @@ void tclock_install(uint64_t start);
 
 /* Records every error callback (kind counts, last message). */
 typedef struct errlog_s {
-  unsigned count[CFLAME_ERR_KIND_COUNT_];
+  unsigned count[CFLAME_FAULT_KIND_COUNT_];
   char last[512];
 } errlog_t;
-void errlog_fn(void *ctx, cflame_error_kind_t kind, const char *msg);
+void errlog_fn(void *ctx, cflame_fault_t kind, const char *msg);
 
 #endif /* CFLAME_TESTUTIL_H */

@@ -1,6 +1,6 @@
 /* Level filters from directives ("info,parser=debug,net::http=trace"):
  * evaluated once per callsite and cached in it, re-evaluated on change. */
-#include "internal.h"
+#include "core.h"
 #include "platform.h"
 
 #include <stdlib.h>
@@ -131,7 +131,7 @@ int cflame__filter_parse(const char *text, int report) {
       rc = CFLAME_EINVAL;
       if (report) {
         int n = (int)(full_e - full_s);
-        cflame__report(CFLAME_ERR_CONFIG,
+        cflame__report(CFLAME_FAULT_CONFIG,
                        "filter directive \"%.*s\": %s; skipped",
                        n > 200 ? 200 : n, full_s, why);
       }
@@ -159,10 +159,3 @@ void cflame__filter_env(void) {
     (void)cflame__filter_parse(v, 1);
 }
 
-int cflame_filter_set(const char *directives) {
-  cflame__registry_lock();
-  int rc = cflame__filter_parse(directives, 1);
-  cflame__registry_refilter();
-  cflame__registry_unlock();
-  return rc;
-}

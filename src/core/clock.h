@@ -2,7 +2,7 @@
 #ifndef CFLAME_CLOCK_H
 #define CFLAME_CLOCK_H
 
-#include "internal.h"
+#include "core.h"
 #include "platform.h"
 
 enum { CFLAME__CLOCK_TSC = 0, CFLAME__CLOCK_MONO = 1, CFLAME__CLOCK_USER = 2 };
@@ -34,6 +34,11 @@ static inline uint64_t cflame__clock_to_ns(uint64_t ticks) {
   __extension__ typedef unsigned __int128 u128_t;
   return (uint64_t)(((u128_t)ticks * m) >> 32);
 }
+/* Switches the clock (caller holds the sink lock, no sink installed);
+ * source < 0 keeps the forced source. */
+void cflame__clock_select(cflame_clock_fn fn, void *ctx, int source);
+/* The user clock, or NULL. */
+cflame_clock_fn cflame__clock_user(void **ctx);
 /* Refreshes the tick rate (sink lock held); cheap once calibrated. */
 void cflame__clock_calibrate(void);
 

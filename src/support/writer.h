@@ -2,7 +2,7 @@
 #ifndef CFLAME_WRITER_H
 #define CFLAME_WRITER_H
 
-#include "internal.h"
+#include "report.h"
 
 typedef struct cflame__writer_s {
   cflame_write_fn fn;

@@ -1,6 +1,7 @@
 /* Field formatting: "k=v, k2=v2", every key and value sanitized like a frame
  * name, so field text can never break a folded line or a fmt line. */
-#include "internal.h"
+#include "field.h"
+#include "util.h"
 #include "sanitize.h"
 
 #include <math.h>

@@ -58,7 +58,7 @@ static void drain(cflame__writer_t *w, size_t upto) {
       keep = nl ? (size_t)(nl - (w->buf + done)) + 1 : upto - done;
     }
     fetch_add(&cflame__counters.bytes_lost, upto - done - keep);
-    cflame__report(CFLAME_ERR_WRITE, "write failed: %s; %zu bytes dropped",
+    cflame__report(CFLAME_FAULT_WRITE, "write failed: %s; %zu bytes dropped",
                    strerror(e), upto - done - keep);
     break;
   }

@@ -1,5 +1,6 @@
-/* The registry: callsites interned once, error counters and reporting. */
-#include "internal.h"
+/* The registry: callsites interned once (with their sanitized texts), field
+ * variants, run-time-named callsites, and the filter's cached verdicts. */
+#include "core.h"
 #include "sanitize.h"
 
 #include <stdio.h>
@@ -15,12 +16,12 @@ static uint32_t site_count = 1;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 
-void cflame__registry_lock(void) {
+static void registry_lock_(void) {
   pthread_once(&env_once, cflame__filter_env);
   pthread_mutex_lock(&registry_lock);
 }
 
-void cflame__registry_unlock(void) {
+static void registry_unlock(void) {
   pthread_mutex_unlock(&registry_lock);
 }
 
@@ -70,14 +71,15 @@ static cflame__site_t *site_next(void) {
 }
 
 static uint32_t interest_of(const cflame__site_t *s) {
-  return cflame__filter_enabled(s->target, s->level) ? 2u : 1u;
+  return cflame__filter_enabled(s->target, s->level) ? CFLAME_INTEREST_ON
+                                                     : CFLAME_INTEREST_OFF;
 }
 
 uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   uint32_t id = ld_acquire(&cs->id_);
   if (id)
     return id;
-  cflame__registry_lock();
+  registry_lock_();
   id = ld_acquire(&cs->id_);
   if (id)
     goto out;
@@ -105,6 +107,7 @@ uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   }
   s->file = sanitized_copy(base, strnlen(base, CFLAME__NAME_MAX * 4),
                            &repaired);
+  s->function = cs->function;
   s->line = cs->line;
   s->level = cs->level;
   s->cs = cs;
@@ -124,10 +127,10 @@ uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   st_relaxed(&cs->interest_, interest_of(s));
   st_release(&cs->id_, id);
   if (repaired)
-    cflame__report(CFLAME_ERR_NAME, "span name \"%s\" at %s:%d was repaired",
+    cflame__report(CFLAME_FAULT_NAME, "span name \"%s\" at %s:%d was repaired",
                    s->name, s->file, s->line);
 out:
-  cflame__registry_unlock();
+  registry_unlock();
   return id;
 }
 
@@ -137,12 +140,16 @@ uint32_t cflame_callsite_register(cflame_callsite_t *cs) {
   return ld_relaxed(&cs->interest_);
 }
 
-void cflame__registry_refilter(void) {
+int cflame_filter_set(const char *directives) {
+  registry_lock_();
+  int rc = cflame__filter_parse(directives, 1);
   for (uint32_t id = 1; id < site_count; id++) {
     cflame__site_t *s = site_slot(id);
     if (s->cs)
       st_relaxed(&((cflame_callsite_t *)s->cs)->interest_, interest_of(s));
   }
+  registry_unlock();
+  return rc;
 }
 
 /* --- field variants ------------------------------------------------------ */
@@ -153,12 +160,6 @@ void cflame__registry_refilter(void) {
 static uint32_t *vtab; /* open addressing over variant ids, 0 = empty */
 static size_t vcap, vcount;
 
-uint64_t cflame__hash(const char *p, size_t n, uint64_t seed) {
-  uint64_t h = 1469598103934665603u ^ seed; /* FNV-1a */
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)p[i]) * 1099511628211u;
-  return h ^ (h >> 29);
-}
 
 static int variant_is(const cflame__site_t *s, uint32_t base,
                       const char *fields, size_t len) {
@@ -189,7 +190,7 @@ static int vtab_grow(void) {
 uint32_t cflame__registry_variant(uint32_t base, const char *fields,
                                   size_t len, uint64_t hash) {
   uint32_t id = base;
-  cflame__registry_lock();
+  registry_lock_();
   if (vcount * 2 >= vcap && vtab_grow() != 0)
     goto out;
   size_t j = hash & (vcap - 1);
@@ -199,7 +200,7 @@ uint32_t cflame__registry_variant(uint32_t base, const char *fields,
       goto out;
     }
   if (vcount >= VARIANTS_MAX) {
-    cflame__report(CFLAME_ERR_DROPPED,
+    cflame__report(CFLAME_FAULT_DROPPED,
                    "more than %u distinct span field sets; further ones "
                    "use the plain span frame",
                    VARIANTS_MAX);
@@ -216,6 +217,7 @@ uint32_t cflame__registry_variant(uint32_t base, const char *fields,
   s->name = b->name;
   s->target = b->target;
   s->file = b->file;
+  s->function = b->function;
   s->line = b->line;
   s->level = b->level;
   s->base = base;
@@ -226,98 +228,136 @@ uint32_t cflame__registry_variant(uint32_t base, const char *fields,
   vcount++;
   st_release(&site_count, id + 1);
 out:
-  cflame__registry_unlock();
+  registry_unlock();
   return id;
 }
 
-/* --- errors and counters ------------------------------------------------ */
+/* --- run-time names ------------------------------------------------------ */
 
-cflame__counters_t cflame__counters;
-static cflame_error_fn error_fn;
-static void *error_ctx;
-static pthread_mutex_t error_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned reported; /* bit per kind: already reported this session */
+/* Callsites for names only known at run time, owned here and never freed:
+ * one per distinct (name, target, level), looked up by hash. */
+#define DYNAMIC_MAX 65536u
+typedef struct dyn_s {
+  uint64_t hash;
+  cflame_callsite_t *cs;
+} dyn_t;
+static dyn_t *dtab;
+static size_t dcap, dcount;
+static cflame_callsite_t dyn_overflow = {"[dynamic]", NULL, "", 0,
+                                         CFLAME_LEVEL_INFO, NULL, 0,
+                                         CFLAME_INTEREST_UNKNOWN, {0, 0}};
 
-static void default_error(void *ctx, cflame_error_kind_t kind,
-                          const char *msg) {
-  (void)ctx;
-  (void)kind;
-  fprintf(stderr, "cflame: %s (further ones only counted)\n", msg);
+static int same_str(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-static void vreport(cflame_error_kind_t kind, const char *fmt, va_list ap) {
-  unsigned bit = 1u << kind;
-  if (__atomic_fetch_or(&reported, bit, __ATOMIC_RELAXED) & bit)
-    return;
-  char msg[512];
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  pthread_mutex_lock(&error_lock);
-  cflame_error_fn fn = error_fn ? error_fn : default_error;
-  void *ctx = error_ctx;
-  pthread_mutex_unlock(&error_lock);
-  fn(ctx, kind, msg);
+static uint64_t dyn_hash(const char *name, const char *target, int level) {
+  uint64_t h = cflame__hash(name, strlen(name), (uint64_t)level);
+  return target ? cflame__hash(target, strlen(target), h) : h;
 }
 
-void cflame__report(cflame_error_kind_t kind, const char *fmt, ...) {
-  fetch_add(&cflame__counters.errors[kind], 1);
-  va_list ap;
-  va_start(ap, fmt);
-  vreport(kind, fmt, ap);
-  va_end(ap);
-}
-
-void cflame__report_counted(cflame_error_kind_t kind, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vreport(kind, fmt, ap);
-  va_end(ap);
-}
-
-void cflame__report_reset(void) {
-  st_relaxed(&reported, 0u);
-}
-
-void cflame_on_error(cflame_error_fn fn, void *ctx) {
-  pthread_mutex_lock(&error_lock);
-  error_fn = fn;
-  error_ctx = ctx;
-  pthread_mutex_unlock(&error_lock);
-}
-
-void cflame_stats(cflame_stats_t *out) {
-  if (!out)
-    return;
-  cflame__counters_t *c = &cflame__counters;
-  for (int i = 0; i < CFLAME_ERR_KIND_COUNT_; i++)
-    out->errors[i] = ld_relaxed(&c->errors[i]);
-  out->threads = ld_relaxed(&c->threads);
-  out->spans_closed_at_exit = ld_relaxed(&c->spans_closed_at_exit);
-  out->lines_written = ld_relaxed(&c->lines_written);
-  out->bytes_written = ld_relaxed(&c->bytes_written);
-  out->bytes_lost = ld_relaxed(&c->bytes_lost);
-  out->events = ld_relaxed(&c->events);
-  out->frame_marks = ld_relaxed(&c->frame_marks);
-  out->spans_live = ld_relaxed(&c->spans_live);
-  out->last_errno = ld_relaxed(&c->last_errno);
-}
-
-const char *cflame_strerror(int rc) {
-  switch (rc) {
-  case 0:
-    return "success";
-#define CFLAME__ERR_TEXT(name, value, text)                                    \
-  case CFLAME_##name:                                                          \
-    return text;
-    CFLAME_ERRNO_MAP(CFLAME__ERR_TEXT)
-#undef CFLAME__ERR_TEXT
-  default:
-    return "unknown error";
+static int dtab_grow(void) {
+  size_t cap = dcap ? dcap * 2 : 256;
+  dyn_t *t = calloc(cap, sizeof *t);
+  if (!t)
+    return -1;
+  for (size_t i = 0; i < dcap; i++) {
+    if (!dtab[i].cs)
+      continue;
+    size_t j = dtab[i].hash & (cap - 1);
+    while (t[j].cs)
+      j = (j + 1) & (cap - 1);
+    t[j] = dtab[i];
   }
+  free(dtab);
+  dtab = t;
+  dcap = cap;
+  return 0;
 }
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-const char *cflame_version(void) {
-  return STR(CFLAME_VERSION_MAJOR) "." STR(CFLAME_VERSION_MINOR) "." STR(
-      CFLAME_VERSION_PATCH);
+static char *dup_bounded(const char *s) {
+  size_t n = strnlen(s, CFLAME__NAME_MAX);
+  char *p = malloc(n + 1);
+  if (p) {
+    memcpy(p, s, n);
+    p[n] = '\0';
+  }
+  return p;
+}
+
+cflame_callsite_t *cflame__registry_dynamic(const char *name,
+                                            const char *target, int level) {
+  if (!name)
+    name = "";
+  uint64_t h = dyn_hash(name, target, level);
+  cflame_callsite_t *cs = NULL;
+  registry_lock_();
+  if (dcount * 2 >= dcap && dtab_grow() != 0)
+    goto out;
+  size_t j = h & (dcap - 1);
+  for (; dtab[j].cs; j = (j + 1) & (dcap - 1))
+    if (dtab[j].hash == h && dtab[j].cs->level == level &&
+        same_str(dtab[j].cs->name, name) && same_str(dtab[j].cs->target, target)) {
+      cs = dtab[j].cs;
+      goto out;
+    }
+  if (dcount >= DYNAMIC_MAX) {
+    cs = &dyn_overflow;
+    goto out;
+  }
+  cflame_callsite_t *n = calloc(1, sizeof *n);
+  char *nm = n ? dup_bounded(name) : NULL;
+  char *tg = nm && target ? dup_bounded(target) : NULL;
+  if (!nm || (target && !tg)) {
+    free(n);
+    free(nm);
+    goto out;
+  }
+  n->name = nm;
+  n->target = tg;
+  n->file = "";
+  n->level = level;
+  dtab[j].hash = h;
+  dtab[j].cs = n;
+  dcount++;
+  cs = n;
+out:
+  registry_unlock();
+  if (cs == &dyn_overflow)
+    cflame__report(CFLAME_FAULT_DROPPED,
+                   "more than %u run-time span names; further ones share "
+                   "the [dynamic] frame",
+                   DYNAMIC_MAX);
+  return cs;
+}
+
+/* --- fork ------------------------------------------------------------------ */
+
+void cflame__registry_lock_for_fork(void) {
+  registry_lock_();
+}
+
+void cflame__registry_unlock_after_fork(void) {
+  registry_unlock();
+}
+
+/* --- for sinks ----------------------------------------------------------- */
+
+int cflame_site_info(uint32_t site, cflame_site_info_t *out) {
+  const cflame__site_t *s = cflame__registry_site(site);
+  if (!out)
+    return -1;
+  memset(out, 0, sizeof *out);
+  if (!s || site == CFLAME_SITE_TRUNCATED)
+    return -1;
+  out->name = s->name;
+  out->target = s->target;
+  out->file = s->file;
+  out->function = s->function;
+  out->line = s->line;
+  out->level = s->level;
+  out->fields = s->fields;
+  out->fields_len = s->fields_len;
+  out->base = s->base;
+  return 0;
 }

@@ -98,39 +98,18 @@ void cflame__clock_calibrate(void) {
 }
 
 
-static int busy(void) {
-  return ld_acquire(&cflame__live) != 0;
-}
-
-/* Switches the clock while no sink records (their ticks would mix). */
-static int change_clock(cflame_clock_fn fn, void *ctx, int source) {
+void cflame__clock_select(cflame_clock_fn fn, void *ctx, int source) {
   cflame__clock_init();
-  pthread_mutex_lock(&cflame__sink_lock);
-  int rc = 0;
-  if (busy()) {
-    rc = CFLAME_EBUSY;
-  } else {
-    user_fn = fn;
-    user_ctx = ctx;
+  user_fn = fn;
+  user_ctx = ctx;
+  if (source >= 0)
     forced = source;
-    pick();
-  }
-  pthread_mutex_unlock(&cflame__sink_lock);
-  return rc;
+  pick();
 }
 
-int cflame_clock_set(cflame_clock_fn fn, void *ctx) {
-  return change_clock(fn, ctx, forced);
-}
-
-int cflame_clock_use(cflame_clock_source_t source) {
-  if (source != CFLAME_CLOCK_AUTO && source != CFLAME_CLOCK_TSC &&
-      source != CFLAME_CLOCK_MONOTONIC)
-    return CFLAME_EINVAL;
-  if (source == CFLAME_CLOCK_TSC &&
-      !(CFLAME__HAVE_TSC && cflame__plat_tsc_usable()))
-    return CFLAME_EINVAL;
-  return change_clock(user_fn, user_ctx, source);
+cflame_clock_fn cflame__clock_user(void **ctx) {
+  *ctx = user_ctx;
+  return user_fn;
 }
 
 const char *cflame_clock_name(void) {

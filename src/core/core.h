@@ -1,0 +1,262 @@
+/* Private to cflame: the core's shared definitions (threads, trees, sites,
+ * the sink table). Sinks never include this; they use <cflame/sink.h>. */
+#ifndef CFLAME_CORE_H
+#define CFLAME_CORE_H
+
+#include "cflame.h"
+#include "cflame/sink.h"
+#include "field.h"
+#include "report.h"
+#include "util.h"
+
+#include <pthread.h>
+
+/* --- per-thread call tree ----------------------------------------------- */
+
+/* One node per distinct stack of a thread. Only the owner writes a node;
+ * sinks read `self` and `enters` (relaxed) while it runs. */
+typedef struct cflame__node_s cflame__node_t;
+struct cflame__node_s {
+  uint64_t self;                    /* ticks of self time */
+  uint64_t enters;                  /* times entered */
+  const cflame_callsite_t *cs;      /* NULL for the root and [truncated] */
+  uint32_t cs_id;                   /* registry id, or a CFLAME_SITE_* */
+  uint32_t parent;                  /* index of the parent node */
+  cflame__node_t *first_child;      /* owner only */
+  cflame__node_t *next_sibling;     /* owner only */
+  cflame__node_t *cache;            /* owner only: last child entered */
+  uint32_t index;
+  uint32_t depth;                   /* frames below the root */
+};
+
+/* Stack slots. Output frames stop at CFLAME_MAX_DEPTH (the tree depth), but
+ * a registry span puts a shallow node on a deep slot, so the stack keeps
+ * room for one more full tree below any frame it accepts (see push()). */
+#define CFLAME__SLOTS (2 * CFLAME_MAX_DEPTH + 2)
+
+typedef struct cflame__frame_s {
+  cflame__node_t *node;
+  uint64_t serial; /* token of the span that pushed this frame */
+} cflame__frame_t;
+
+/* One enter/exit in the per-thread ring (see cflame_record_t). */
+typedef struct cflame__rec_s {
+  uint64_t ticks;
+  uint32_t node;
+  uint32_t kind;
+} cflame__rec_t;
+
+/* Serial with this bit set never equals a token: marks the root, a frame
+ * whose exit must take the slow path, and (with REG) registry-span frames,
+ * whose low bits are the span handle. */
+#define CFLAME__SERIAL_NONE (UINT64_C(1) << 63)
+#define CFLAME__SERIAL_REG (UINT64_C(1) << 62)
+#define CFLAME__HANDLE_MASK (CFLAME__SERIAL_REG - 1)
+
+#define CFLAME__VCACHE 32
+typedef struct cflame__vcache_s {
+  uint64_t hash;
+  uint32_t base, id;
+} cflame__vcache_t;
+
+/* The public cflame_thread_t is this struct. */
+typedef struct cflame_thread_s cflame__thread_t;
+struct cflame_thread_s {
+  /* hot: read by every enter/exit */
+  uint64_t session;     /* equals cflame__live while recording */
+  uint64_t last;        /* timestamp of the previous enter/exit */
+  cflame__frame_t *top; /* the innermost frame; &stack[0] = only the root */
+  uint32_t overflow;    /* spans open with no stack slot left */
+  uint64_t serial;      /* last token handed out */
+  int stream;           /* records go to the ring */
+  uint64_t slow_tag;    /* CFLAME__SERIAL_NONE: frames skip the exit fast path */
+  cflame__rec_t *ring;  /* records: owner produces, the sink lock consumes */
+  uint64_t ring_mask;
+  uint64_t head;        /* owner writes (release) */
+  uint64_t tail_seen;   /* owner's copy of tail */
+  uint64_t tail;        /* consumer writes (release), under the sink lock */
+  /* nodes */
+  uint32_t nnodes;      /* published with release */
+  cflame__node_t *chunks[CFLAME__CHUNKS];
+  uint64_t tree;        /* session whose tree this is (cflame__live >> 16) */
+  uint64_t start;       /* ticks when this tree began */
+  /* identity, under the threads lock */
+  char *name;           /* set by cflame_thread_name, or NULL */
+  uint32_t number;      /* 0 for the main thread */
+  int dead;             /* the thread has exited */
+  uint32_t pending;     /* dead: TREES sinks (bits) yet to flush it */
+  volatile int busy;    /* inside a slow path (signal re-entry guard) */
+  volatile int holding; /* holds (or waits for) the sink lock */
+  cflame__thread_t *next;
+  void *sink_data[CFLAME_SINKS_MAX]; /* per sink slot, sink lock */
+  cflame__vcache_t vcache[CFLAME__VCACHE]; /* owner only */
+  cflame__frame_t stack[CFLAME__SLOTS];
+};
+
+static inline uint32_t cflame__depth(const cflame__thread_t *t) {
+  return (uint32_t)(t->top - t->stack);
+}
+
+static inline cflame__node_t *cflame__node_at(const cflame__thread_t *t,
+                                              uint32_t i) {
+  int k = cflame__chunk_of(i);
+  return &t->chunks[k][cflame__chunk_off(i, k)];
+}
+
+/* Marks t (the calling thread's own state) as holding or waiting for the
+ * sink lock, so that a span from a signal handler on it never waits for
+ * that lock (it drops instead). */
+static inline void cflame__hold(cflame__thread_t *t, int on) {
+  signal_fence();
+  t->holding = on;
+  signal_fence();
+}
+
+/* --- sessions and the sink table (sinks.c) ------------------------------- */
+
+/* cflame__live = session << 16 | epoch while any sink is installed, else 0.
+ * A new session (fresh trees) starts when the first sink is installed; the
+ * epoch changes when what the sinks need changes (records on or off), and
+ * a thread whose session word differs re-reads the settings. */
+extern uint64_t cflame__live;
+/* cflame__live when the fast paths apply (TSC clock, no records), else
+ * CFLAME__FAST_NONE: the one word the enter fast path compares. */
+extern uint64_t cflame__fast;
+#define CFLAME__FAST_NONE (UINT64_MAX - 1)
+/* Session settings, published before cflame__live. */
+extern int cflame__rec_on;       /* some installed sink takes records */
+extern size_t cflame__rec_ring;  /* records per thread ring */
+extern int cflame__want_fields;  /* some sink shows fields */
+extern uint64_t cflame__session_t0; /* ticks at the session start */
+
+/* Held by setup, flush, drop, events to sinks, and by a thread whose ring
+ * is full. Lock order: sink lock, then threads lock, then registry lock. */
+extern pthread_mutex_t cflame__sink_lock;
+
+/* A guard is never freed: a dropped one must stay safe to drop again. */
+struct cflame_guard_s {
+  int slot;       /* sink table slot; -1 once dropped, and for groups */
+  int forked;     /* made by the parent process before a fork */
+  uint64_t session;     /* session it was installed in */
+  int nmembers;   /* a group guard (cflame_init_env): its sinks' guards */
+  cflame_guard_t *members[CFLAME_SINKS_MAX];
+  cflame_guard_t *next; /* every guard ever made */
+};
+
+typedef struct cflame__slot_s {
+  cflame_guard_t *g;
+  cflame_sink_t vt;
+  void *ud;
+} cflame__slot_t;
+extern cflame__slot_t cflame__slots[CFLAME_SINKS_MAX];
+extern uint32_t cflame__installed; /* bit per used slot */
+
+/* A guard that owns the given guards (cflame_init_env); NULL if out of
+ * memory. */
+cflame_guard_t *cflame__guard_group(cflame_guard_t *const *members, int n);
+/* Registers the atexit and fork handlers (once). */
+void cflame__hooks(void);
+
+/* Bits of installed slots whose sink needs `what` (sink lock held). */
+uint32_t cflame__sinks_with(uint32_t what);
+/* Hands t's ring to every RECORDS sink (sink lock held). */
+void cflame__sinks_drain(cflame__thread_t *t);
+/* Slow path of a record push: the ring is full. 0: store, -1: drop. */
+int cflame__ring_full(cflame__thread_t *t);
+/* Recomputes and publishes cflame__live/fast from the installed sinks
+ * (sink lock held); `fresh` starts a new session. */
+void cflame__sinks_publish(int fresh);
+
+/* --- thread states (thread.c) ---------------------------------------------- */
+
+extern pthread_mutex_t cflame__threads_lock;
+extern cflame__thread_t *cflame__threads;
+/* The calling thread's state; &cflame__sentinel until its first use. */
+extern _Thread_local cflame__thread_t *cflame__tls;
+extern cflame__thread_t cflame__sentinel;
+/* The calling thread's state, NULL before its first use. */
+cflame__thread_t *cflame__thread_peek(void);
+/* The calling thread's state, created on first use (NULL: no memory). */
+cflame__thread_t *cflame__thread_self(void);
+/* The calling thread's state set up for the live session; NULL if no sink
+ * is installed (or out of memory). */
+cflame__thread_t *cflame__thread_recording(void);
+/* Root label of t: its name, "main" or "thread-N" (buf: 24 bytes). */
+const char *cflame__thread_label(const cflame__thread_t *t, char buf[24]);
+/* Drops the registry-span references of frames above index `keep`. */
+void cflame__thread_release_above(cflame__thread_t *t, uint32_t keep);
+/* Exits every open span of t at `now` (thread or process exit). */
+void cflame__thread_close_all(cflame__thread_t *t, uint64_t now);
+/* cflame__hold for the calling thread, if it has a state. */
+void cflame__thread_hold(int on);
+/* A new node under parent (NULL: the root) for site `id`; NULL if out of
+ * memory. Owner only. */
+cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
+                                 const cflame_callsite_t *cs, uint32_t id);
+/* After the sinks in done_bits flushed (or dropped): frees the dead threads
+ * no sink still needs (sink lock held). */
+void cflame__thread_reap(uint32_t done_bits);
+/* Sink slot `slot` is dropping (sink lock held): hands every thread's data
+ * of that slot back through its thread_done. */
+void cflame__thread_release_slot(int slot);
+/* Drains every thread's ring to the RECORDS sinks (sink lock held). */
+void cflame__thread_drain_all(void);
+void cflame__thread_at_exit(void);
+void cflame__thread_after_fork_child(void);
+
+/* --- the span stack (stack.c) ----------------------------------------------- */
+
+/* Appends a record to t's ring (t->stream set). */
+static inline void cflame__record(cflame__thread_t *t, uint32_t kind,
+                                  uint32_t node, uint64_t ticks) {
+  if (cflame_unlikely(t->head - t->tail_seen > t->ring_mask) &&
+      cflame__ring_full(t) != 0)
+    return;
+  cflame__rec_t *r = &t->ring[t->head & t->ring_mask];
+  r->ticks = ticks;
+  r->node = node;
+  r->kind = kind;
+  st_release(&t->head, t->head + 1);
+}
+
+int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle);
+int cflame__stack_exit_handle(uint64_t handle);
+size_t cflame__stack_path(uint32_t *ids, size_t max);
+size_t cflame__stack_context(char *out, size_t cap);
+
+/* --- registry (registry.c) and registry-span slots (slab.c) ---------------- */
+
+typedef struct cflame__site_s {
+  char *name;       /* sanitized */
+  char *target;     /* sanitized; "" when none */
+  char *file;       /* sanitized basename */
+  const char *function;
+  int line;
+  int level;
+  const cflame_callsite_t *cs; /* plain sites; NULL for variants */
+  uint32_t base;    /* the plain site of a variant; itself otherwise */
+  char *fields;     /* variants: "k=v, k2=v2"; NULL otherwise */
+  size_t fields_len;
+} cflame__site_t;
+uint32_t cflame__registry_register(cflame_callsite_t *cs);
+cflame__site_t *cflame__registry_site(uint32_t id);
+/* Id of the variant of `base` with these fields (interned); base itself
+ * if the variant table is full (counted) or memory runs out. */
+uint32_t cflame__registry_variant(uint32_t base, const char *fields,
+                                  size_t len, uint64_t hash);
+/* A callsite owned by the registry for a run-time name (dynamic spans). */
+cflame_callsite_t *cflame__registry_dynamic(const char *name,
+                                            const char *target, int level);
+/* fork: the registry lock is taken in prepare, released in both after. */
+void cflame__registry_lock_for_fork(void);
+void cflame__registry_unlock_after_fork(void);
+
+/* filter.c (callers hold the registry lock) */
+int cflame__filter_enabled(const char *target, int level);
+int cflame__filter_parse(const char *directives, int report);
+void cflame__filter_env(void);
+
+/* slab.c: registry span slots, reference counted */
+void cflame__span_unref(uint64_t handle);
+
+#endif /* CFLAME_CORE_H */

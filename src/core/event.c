@@ -1,0 +1,67 @@
+/* Events and frame marks: counted, then handed to every sink that takes
+ * events, on the emitting thread. */
+#include "clock.h"
+#include "core.h"
+
+#include <string.h>
+
+static void deliver(cflame_event_t *ev) {
+  if (!ld_acquire(&cflame__live))
+    return;
+  cflame__thread_t *t = cflame__thread_self();
+  ev->thread = t;
+  ev->ns = cflame__clock_event_ns();
+  if (t) {
+    /* A handler on a thread that holds the sink lock would deadlock. */
+    if (t->holding) {
+      fetch_add(&cflame__counters.faults[CFLAME_FAULT_REENTRY], 1);
+      return;
+    }
+    cflame__hold(t, 1);
+  }
+  pthread_mutex_lock(&cflame__sink_lock);
+  uint32_t sinks = cflame__sinks_with(CFLAME_SINK_EVENTS);
+  for (int i = 0; i < CFLAME_SINKS_MAX; i++)
+    if ((sinks >> i & 1) && cflame__slots[i].vt.event)
+      cflame__slots[i].vt.event(cflame__slots[i].ud, cflame__slots[i].g, ev);
+  pthread_mutex_unlock(&cflame__sink_lock);
+  if (t)
+    cflame__hold(t, 0);
+}
+
+void cflame_event_emit(cflame_callsite_t *cs, const cflame_field_t *f,
+                       size_t n) {
+  if (!cs)
+    return;
+  uint32_t id = cflame__registry_register(cs);
+  if (!id || ld_relaxed(&cs->interest_) != CFLAME_INTEREST_ON)
+    return;
+  fetch_add(&cflame__counters.events, 1);
+  cflame_event_t ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = CFLAME_EVENT_LOG;
+  ev.level = cs->level;
+  ev.site = id;
+  ev.message = cs->name;
+  ev.fields = f;
+  ev.nfields = f ? n : 0;
+  deliver(&ev);
+}
+
+void cflame_frame_mark(const char *name) {
+  fetch_add(&cflame__counters.frame_marks, 1);
+  cflame_event_t ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = CFLAME_EVENT_FRAME_MARK;
+  ev.level = CFLAME_LEVEL_INFO;
+  ev.message = name;
+  deliver(&ev);
+}
+
+size_t cflame_event_context(char *out, size_t cap) {
+  return cflame__stack_context(out, cap);
+}
+
+uint64_t cflame_sink_clock_ns(void) {
+  return cflame__clock_event_ns();
+}

@@ -1,0 +1,431 @@
+/* The span stack and its hot path: enter/exit touch only the calling
+ * thread's memory -- no lock, no allocation, no formatting in steady state. */
+#include "clock.h"
+#include "core.h"
+#include "platform.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define tls cflame__tls
+#define sentinel cflame__sentinel
+
+/* --- the call tree ------------------------------------------------------ */
+
+/* The child of parent for site `id` (cs: its callsite, NULL for variants),
+ * added on first use. Below CFLAME_MAX_DEPTH frames everything is charged to
+ * one [truncated] node. */
+static cflame__node_t *child_of(cflame__thread_t *t, cflame__node_t *parent,
+                                const cflame_callsite_t *cs, uint32_t id) {
+  if (parent->cs_id == CFLAME_SITE_TRUNCATED)
+    return parent;
+  if (parent->depth + 1 >= CFLAME_MAX_DEPTH) {
+    cs = NULL;
+    id = CFLAME_SITE_TRUNCATED;
+  }
+  cflame__node_t *c;
+  for (c = parent->first_child; c; c = c->next_sibling)
+    if (c->cs_id == id)
+      break;
+  if (!c) {
+    c = cflame__node_add(t, parent, cs, id);
+    if (c && id == CFLAME_SITE_TRUNCATED)
+      cflame__report(CFLAME_FAULT_DEPTH,
+                     "stack deeper than %d frames; deeper ones are charged "
+                     "to [truncated]",
+                     CFLAME_MAX_DEPTH - 1);
+  }
+  if (c)
+    parent->cache = c;
+  return c;
+}
+
+/* Charges the time since the thread's previous event to node n. */
+static inline void charge(cflame__thread_t *t, cflame__node_t *n,
+                          uint64_t now) {
+  if (cflame_unlikely(now < t->last)) /* a user clock that went back */
+    now = t->last;
+  st_relaxed(&n->self, n->self + (now - t->last));
+  t->last = now;
+}
+
+/* --- slow paths -------------------------------------------------------- */
+
+/* A signal handler that interrupts a slow path on its own thread must not
+ * touch the half-updated state: it is dropped and counted instead. */
+static int busy_enter(cflame__thread_t *t) {
+  if (t->busy) {
+    /* Only an atomic add here: formatting or locking is not safe in a
+     * signal handler. The next flush reports it. */
+    fetch_add(&cflame__counters.faults[CFLAME_FAULT_REENTRY], 1);
+    return 0;
+  }
+  t->busy = 1;
+  signal_fence();
+  return 1;
+}
+
+static void busy_leave(cflame__thread_t *t) {
+  signal_fence();
+  t->busy = 0;
+}
+
+/* Pushes a frame for `node` (already charged up to now). The fast path
+ * never checks the stack's end: from a frame it can follow cached children
+ * at most down to the tree's cap, so a frame is only accepted with room for
+ * that many more slots below it. */
+static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
+                           uint64_t tag, uint64_t now) {
+  uint32_t d = cflame__depth(t);
+  uint64_t serial = ++t->serial;
+  if (d + 1 + (CFLAME_MAX_DEPTH - node->depth) >= CFLAME__SLOTS) {
+    /* No room: counted, charged to the top. */
+    if (tag & CFLAME__SERIAL_REG)
+      return 0;
+    t->overflow++;
+    t->stack[d].serial |= CFLAME__SERIAL_NONE; /* its exit leaves fast path */
+    return serial;
+  }
+  st_relaxed(&node->enters, node->enters + 1);
+  t->stack[d + 1].node = node;
+  t->stack[d + 1].serial = tag ? tag : serial | t->slow_tag;
+  t->top = &t->stack[d + 1];
+  if (t->stream)
+    cflame__record(t, CFLAME_RECORD_ENTER, node->index, now);
+  return serial;
+}
+
+/* Enters site `id` under the current top (cs NULL for field variants). */
+static cflame_token_t enter_id(cflame__thread_t *t, const cflame_callsite_t *cs,
+                               uint32_t id, uint64_t now) {
+  if (!busy_enter(t))
+    return 0;
+  cflame__node_t *cur = t->top->node;
+  charge(t, cur, now);
+  cflame_token_t tok = 0;
+  cflame__node_t *child = child_of(t, cur, cs, id);
+  if (child) /* else out of memory: the span is simply not recorded */
+    tok = push(t, child, 0, now);
+  busy_leave(t);
+  return tok;
+}
+
+__attribute__((noinline)) static cflame_token_t
+enter_slow(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now) {
+  if (!cs)
+    return 0;
+  uint32_t id = cflame__registry_register(cs);
+  if (!id || ld_relaxed(&cs->interest_) != CFLAME_INTEREST_ON)
+    return 0;
+  return enter_id(t, cs, id, now);
+}
+
+static cflame_token_t enter_setup(cflame_callsite_t *cs) {
+  if (!cs)
+    return 0;
+  cflame__thread_t *t = cflame__thread_recording();
+  return t ? enter_slow(t, cs, cflame__now()) : 0;
+}
+
+/* Pops frames down to index i - 1 (the frame at i is the one exited). */
+static void pop_to(cflame__thread_t *t, uint32_t i, const char *what) {
+  uint32_t d = cflame__depth(t);
+  uint64_t now = cflame__now();
+  charge(t, t->stack[d].node, now);
+  if (i != d || t->overflow)
+    cflame__report(CFLAME_FAULT_OUT_OF_ORDER,
+                   "exit of %s while %u span(s) entered after it were open; "
+                   "they exit with it",
+                   what, (unsigned)(d - i) + t->overflow);
+  cflame__thread_release_above(t, i - 1);
+  if (t->stream)
+    for (uint32_t j = d; j >= i; j--)
+      cflame__record(t, CFLAME_RECORD_EXIT, t->stack[j - 1].node->index, now);
+  t->overflow = 0;
+  t->top = &t->stack[i - 1];
+}
+
+static uint32_t find_frame(const cflame__thread_t *t, uint64_t serial) {
+  uint32_t i = cflame__depth(t);
+  while (i > 0 && t->stack[i].serial != serial)
+    i--;
+  return i;
+}
+
+__attribute__((noinline)) static void end_slow(cflame__thread_t *t,
+                                               cflame_token_t tok) {
+  if (tok == 0 || (int64_t)tok < 0 || t == &sentinel || !busy_enter(t))
+    return;
+  uint32_t d = cflame__depth(t);
+  uint64_t top = t->stack[d].serial & ~CFLAME__SERIAL_NONE;
+  if (t->overflow && tok > top && tok <= t->serial) {
+    charge(t, t->stack[d].node, cflame__now());
+    if (--t->overflow == 0 && !(t->stack[d].serial & CFLAME__SERIAL_REG))
+      t->stack[d].serial = top | t->slow_tag;
+    busy_leave(t);
+    return;
+  }
+  uint32_t i = d;
+  while (i > 0 && (t->stack[i].serial & ~CFLAME__SERIAL_NONE) != tok)
+    i--;
+  if (i == 0) {
+    cflame__report(CFLAME_FAULT_STALE_EXIT,
+                   "exit of a span that already exited or belongs to another "
+                   "thread; ignored");
+  } else {
+    const cflame__site_t *s = cflame__registry_site(t->stack[i].node->cs_id);
+    char what[96];
+    snprintf(what, sizeof what, "span \"%.60s\"", s ? s->name : "[truncated]");
+    pop_to(t, i, what);
+  }
+  busy_leave(t);
+}
+
+/* --- fields on scoped spans ------------------------------------------------- */
+
+/* Site id of `base` carrying `fields`, through a small per-thread cache so
+ * that repeated field sets skip the registry lock. */
+static uint32_t variant(cflame__thread_t *t, uint32_t base, const char *fields,
+                        size_t len) {
+  if (len == 0)
+    return base;
+  uint64_t h = cflame__hash(fields, len, base);
+  cflame__vcache_t *c = &t->vcache[h % CFLAME__VCACHE];
+  if (c->hash == h && c->base == base) {
+    const cflame__site_t *s = cflame__registry_site(c->id);
+    if (s && s->fields_len == len && !memcmp(s->fields, fields, len))
+      return c->id;
+  }
+  uint32_t id = cflame__registry_variant(base, fields, len, h);
+  c->hash = h;
+  c->base = base;
+  c->id = id;
+  return id;
+}
+
+cflame_token_t cflame_scope_enter_f(cflame_callsite_t *cs,
+                                    const cflame_field_t *f, size_t n) {
+  if (!ld_relaxed(&cflame__want_fields) || !f || n == 0)
+    return cflame_scope_enter(cs);
+  cflame__thread_t *t = cflame__thread_recording();
+  if (!t || !cs)
+    return 0;
+  uint32_t id = cflame__registry_register(cs);
+  if (!id || ld_relaxed(&cs->interest_) != CFLAME_INTEREST_ON)
+    return 0;
+  char text[CFLAME__FIELDS_MAX];
+  size_t len = cflame__fields_format(text, sizeof text, f, n);
+  return enter_id(t, NULL, variant(t, id, text, len), cflame__now());
+}
+
+void cflame_scope_record(cflame_token_t tok, const cflame_field_t *f,
+                         size_t n) {
+  cflame__thread_t *t = tls;
+  if (!tok || !f || n == 0 || t == &sentinel ||
+      !ld_relaxed(&cflame__want_fields) ||
+      t->session != ld_acquire(&cflame__live))
+    return;
+  uint32_t d = cflame__depth(t);
+  if (t->overflow || (t->stack[d].serial & ~CFLAME__SERIAL_NONE) != tok)
+    return; /* only the innermost span can change its frame */
+  if (!busy_enter(t))
+    return;
+  cflame__node_t *node = t->stack[d].node;
+  const cflame__site_t *s = cflame__registry_site(node->cs_id);
+  if (s) {
+    char text[CFLAME__FIELDS_MAX];
+    size_t len = 0;
+    if (s->fields) {
+      len = s->fields_len < sizeof text - 3 ? s->fields_len : sizeof text - 3;
+      memcpy(text, s->fields, len);
+      text[len++] = ',';
+      text[len++] = ' ';
+    }
+    len += cflame__fields_format(text + len, sizeof text - len, f, n);
+    uint32_t id = variant(t, s->base, text, len);
+    cflame__node_t *parent = cflame__node_at(t, node->parent);
+    uint64_t now = cflame__now();
+    charge(t, node, now);
+    cflame__node_t *next = child_of(t, parent, NULL, id);
+    if (next && next != node) {
+      t->stack[d].node = next;
+      if (t->stream)
+        cflame__record(t, CFLAME_RECORD_SWITCH, next->index, now);
+    }
+  }
+  busy_leave(t);
+}
+
+cflame_token_t cflame_scope_enter_dynamic(const char *name, const char *target,
+                                          int level) {
+  if (!ld_relaxed(&cflame__live) || level < CFLAME_MAX_LEVEL)
+    return 0;
+  cflame_callsite_t *cs = cflame__registry_dynamic(name, target, level);
+  return cs ? cflame_scope_enter(cs) : 0;
+}
+
+/* --- registry span frames (span.c) ---------------------------------------- */
+
+int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle) {
+  cflame__thread_t *t = cflame__thread_recording();
+  if (!t)
+    return -1;
+  if (!busy_enter(t))
+    return -1;
+  uint64_t now = cflame__now();
+  charge(t, t->top->node, now);
+  cflame__node_t *node = t->stack[0].node;
+  for (size_t i = 0; i < n && node; i++) {
+    const cflame__site_t *s = cflame__registry_site(ids[i]);
+    node = child_of(t, node, s ? s->cs : NULL, ids[i]);
+  }
+  cflame_token_t tok =
+      node ? push(t, node, CFLAME__SERIAL_NONE | CFLAME__SERIAL_REG | handle,
+                  now)
+           : 0;
+  busy_leave(t);
+  if (!tok)
+    cflame__report(CFLAME_FAULT_DEPTH, "registry span entered below "
+                                       "CFLAME_MAX_DEPTH frames; dropped");
+  return tok ? 0 : -1;
+}
+
+int cflame__stack_exit_handle(uint64_t handle) {
+  cflame__thread_t *t = tls;
+  if (t == &sentinel)
+    return -1;
+  uint32_t i = find_frame(t, CFLAME__SERIAL_NONE | CFLAME__SERIAL_REG | handle);
+  if (i == 0 || !busy_enter(t))
+    return -1;
+  pop_to(t, i, "a registry span");
+  busy_leave(t);
+  return 0;
+}
+
+size_t cflame__stack_path(uint32_t *ids, size_t max) {
+  cflame__thread_t *t = tls;
+  if (t == &sentinel || t->session != ld_acquire(&cflame__live))
+    return 0;
+  size_t n = 0;
+  for (cflame__node_t *node = t->top->node; node->index != 0 && n < max;
+       node = cflame__node_at(t, node->parent))
+    ids[n++] = node->cs_id;
+  for (size_t i = 0; i < n / 2; i++) { /* root first */
+    uint32_t x = ids[i];
+    ids[i] = ids[n - 1 - i];
+    ids[n - 1 - i] = x;
+  }
+  return n;
+}
+
+size_t cflame__stack_context(char *out, size_t cap) {
+  if (cap == 0)
+    return 0;
+  uint32_t ids[CFLAME_MAX_DEPTH + 1];
+  size_t n = cflame__stack_path(ids, CFLAME_MAX_DEPTH + 1), len = 0;
+  for (size_t i = 0; i < n; i++) {
+    const cflame__site_t *site = cflame__registry_site(ids[i]);
+    const char *name = site ? site->name : "[truncated]";
+    if (i > 0)
+      len = cflame__put_clamped(out, cap, len, ":", 1);
+    len = cflame__put_clamped(out, cap, len, name, strlen(name));
+    if (site && site->fields) {
+      len = cflame__put_clamped(out, cap, len, "{", 1);
+      len = cflame__put_clamped(out, cap, len, site->fields,
+                                site->fields_len);
+      len = cflame__put_clamped(out, cap, len, "}", 1);
+    }
+  }
+  out[len] = '\0';
+  return len;
+}
+
+/* --- fast paths ------------------------------------------------------------ */
+
+/* The fast paths only run in record-free sessions with the TSC clock, on a
+ * thread set up for the live session (cflame__fast equals its session);
+ * everything else, including the first span of a thread, takes these
+ * out-of-line routes. Keeping every call out of the fast paths (or in tail
+ * position) lets them run in caller-saved registers with no stack frame. */
+__attribute__((noinline)) static cflame_token_t
+enter_generic(cflame_callsite_t *cs) {
+  cflame__thread_t *t = tls;
+  if (t->session != ld_acquire(&cflame__live))
+    return enter_setup(cs);
+  uint64_t now = cflame__now();
+  cflame__frame_t *top = t->top;
+  cflame__node_t *cur = top->node;
+  cflame__node_t *child = cur->cache;
+  if (child->cs != cs || t->busy)
+    return enter_slow(t, cs, now);
+  charge(t, cur, now);
+  st_relaxed(&child->enters, child->enters + 1);
+  uint64_t serial = ++t->serial;
+  top[1].node = child;
+  top[1].serial = serial | t->slow_tag;
+  t->top = top + 1;
+  if (t->stream)
+    cflame__record(t, CFLAME_RECORD_ENTER, child->index, now);
+  return serial;
+}
+
+__attribute__((noinline)) static cflame_token_t
+enter_miss(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now) {
+  return enter_slow(t, cs, now);
+}
+
+__attribute__((noinline)) static void end_generic(cflame__thread_t *t,
+                                                  cflame_token_t tok) {
+  cflame__frame_t *top = t->top;
+  if ((int64_t)tok <= 0 || t->overflow ||
+      (top->serial & ~CFLAME__SERIAL_NONE) != tok) {
+    end_slow(t, tok);
+    return;
+  }
+  uint64_t now = cflame__now();
+  t->top = top - 1;
+  charge(t, top->node, now);
+  if (t->stream)
+    cflame__record(t, CFLAME_RECORD_EXIT, top[-1].node->index, now);
+}
+
+cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
+  cflame__thread_t *t = tls;
+  if (cflame_unlikely(t->session != ld_relaxed(&cflame__fast)))
+    return enter_generic(cs);
+  uint64_t now = cflame__plat_tsc();
+  cflame__frame_t *top = t->top;
+  cflame__node_t *cur = top->node;
+  cflame__node_t *child = cur->cache; /* never NULL: see cflame__node_add */
+  if (cflame_unlikely(child->cs != cs))
+    return enter_miss(t, cs, now);
+  /* Two cores' TSCs may differ by a few ticks: a slice can come out
+   * slightly negative. It wraps here and cancels out in the sums; sinks
+   * read a node below zero as zero. */
+  st_relaxed(&cur->self, cur->self + (now - t->last));
+  t->last = now;
+  st_relaxed(&child->enters, child->enters + 1);
+  uint64_t serial = ++t->serial;
+  top[1].node = child;
+  top[1].serial = serial;
+  t->top = top + 1;
+  return serial;
+}
+
+void cflame_scope_exit(cflame_token_t tok) {
+  cflame__thread_t *t = tls;
+  cflame__frame_t *top = t->top;
+  /* Tokens never have the top bit. Frames that must not pop here have it:
+   * the root, registry spans, and every frame of a session that is not
+   * record-free with the TSC; so one compare (plus the sign, against
+   * forged tokens) picks the fast case. */
+  if (cflame_unlikely(top->serial != tok || (int64_t)tok < 0)) {
+    end_generic(t, tok);
+    return;
+  }
+  uint64_t now = cflame__plat_tsc();
+  cflame__node_t *node = top->node;
+  st_relaxed(&node->self, node->self + (now - t->last));
+  t->last = now;
+  t->top = top - 1;
+}

@@ -1,0 +1,400 @@
+/* Thread states: created on a thread's first use, set up for each session,
+ * handed over at thread exit, and what sinks may read of them. */
+#include "clock.h"
+#include "core.h"
+#include "platform.h"
+#include "sanitize.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+pthread_mutex_t cflame__threads_lock = PTHREAD_MUTEX_INITIALIZER;
+cflame__thread_t *cflame__threads;
+
+/* Every thread starts here: its session never matches and its root serial
+ * never equals a token, so both fast paths fall through to the slow path
+ * without a NULL check. Never written. */
+cflame__thread_t cflame__sentinel = {
+    .session = UINT64_MAX,
+    .top = &cflame__sentinel.stack[0],
+    .stack = {{NULL, CFLAME__SERIAL_NONE}}};
+#define sentinel cflame__sentinel
+_Thread_local cflame__thread_t *cflame__tls = &sentinel;
+
+static pthread_key_t exit_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static uint32_t thread_numbers; /* last "thread-N" handed out */
+
+/* What a node's child cache holds before its first child: its callsite is
+ * NULL, which no span passes, so the fast path needs no NULL check. */
+static cflame__node_t no_child;
+
+cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
+                                 const cflame_callsite_t *cs, uint32_t id) {
+  uint32_t i = t->nnodes;
+  int k = cflame__chunk_of(i);
+  if (k >= CFLAME__CHUNKS)
+    return NULL;
+  if (!t->chunks[k]) {
+    t->chunks[k] = calloc((size_t)CFLAME__CHUNK0 << k, sizeof(cflame__node_t));
+    if (!t->chunks[k])
+      return NULL;
+  }
+  cflame__node_t *n = cflame__node_at(t, i);
+  memset(n, 0, sizeof *n);
+  n->cache = &no_child;
+  n->cs = cs;
+  n->cs_id = id;
+  n->index = i;
+  if (parent) {
+    n->depth = parent->depth + 1;
+    n->parent = parent->index;
+    n->next_sibling = parent->first_child;
+    parent->first_child = n;
+  }
+  st_release(&t->nnodes, i + 1); /* sinks may read it from now on */
+  return n;
+}
+
+void cflame__thread_release_above(cflame__thread_t *t, uint32_t keep) {
+  for (uint32_t i = cflame__depth(t); i > keep; i--) {
+    uint64_t s = t->stack[i].serial;
+    if ((s & CFLAME__SERIAL_REG) && (s & CFLAME__SERIAL_NONE))
+      cflame__span_unref(s & CFLAME__HANDLE_MASK);
+  }
+}
+
+static void thread_exit(void *arg);
+
+static void key_create(void) {
+  (void)pthread_key_create(&exit_key, thread_exit);
+}
+
+static cflame__thread_t *thread_create(void) {
+  cflame__thread_t *t = calloc(1, sizeof *t);
+  if (!t)
+    return NULL;
+  t->chunks[0] = calloc(CFLAME__CHUNK0, sizeof(cflame__node_t));
+  if (!t->chunks[0]) {
+    free(t);
+    return NULL;
+  }
+  cflame__node_add(t, NULL, NULL, CFLAME_SITE_ROOT);
+  t->stack[0].node = cflame__node_at(t, 0);
+  t->stack[0].serial = CFLAME__SERIAL_NONE;
+  t->top = &t->stack[0];
+  /* Serials are unique per thread, so a token ended on the wrong thread is
+   * (almost always) recognised as foreign. */
+  if (!cflame__plat_is_main_thread())
+    t->number = __atomic_add_fetch(&thread_numbers, 1, __ATOMIC_RELAXED);
+  t->serial = (uint64_t)(t->number & 0x7fffffu) << 40;
+  pthread_once(&key_once, key_create);
+  (void)pthread_setspecific(exit_key, t);
+  pthread_mutex_lock(&cflame__threads_lock);
+  t->next = cflame__threads;
+  cflame__threads = t;
+  pthread_mutex_unlock(&cflame__threads_lock);
+  fetch_add(&cflame__counters.threads, 1);
+  cflame__tls = t;
+  return t;
+}
+
+/* A fresh tree and stack for session `tree`. No sink reads t meanwhile:
+ * they read a thread's tree only while it is the live session's, and the
+ * live session cannot change without the sink lock. */
+static void tree_reset(cflame__thread_t *t, uint64_t tree) {
+  cflame__thread_release_above(t, 0);
+  for (int k = 1; k < CFLAME__CHUNKS; k++) {
+    free(t->chunks[k]);
+    t->chunks[k] = NULL;
+  }
+  t->nnodes = 0;
+  cflame__node_add(t, NULL, NULL, CFLAME_SITE_ROOT);
+  t->top = &t->stack[0];
+  t->overflow = 0;
+  free(t->ring);
+  t->ring = NULL;
+  t->head = t->tail = t->tail_seen = 0;
+  t->stream = 0;
+  t->tree = tree;
+  t->start = cflame__now();
+  t->last = t->start;
+}
+
+/* Brings t up to the live session word: a fresh tree for a new session,
+ * else the settings of the new epoch (records on or off). */
+static int thread_begin(cflame__thread_t *t, uint64_t live) {
+  int fresh = t->tree != live >> 16;
+  if (fresh)
+    tree_reset(t, live >> 16);
+  int was = t->stream;
+  int rec = ld_relaxed(&cflame__rec_on);
+  if (rec && !t->ring) {
+    size_t n = ld_relaxed(&cflame__rec_ring);
+    t->ring = malloc(n * sizeof *t->ring);
+    if (t->ring) {
+      t->ring_mask = n - 1;
+    } else {
+      rec = 0;
+      cflame__report(CFLAME_FAULT_DROPPED,
+                     "out of memory for a thread's record ring; its records "
+                     "are dropped");
+    }
+  }
+  t->stream = rec;
+  if (rec && !was) {
+    /* Frames entered before records began exit through the slow path, so
+     * that every exit a sink sees was preceded by its enter or a BEGIN. */
+    for (uint32_t i = 1; i <= cflame__depth(t); i++)
+      t->stack[i].serial |= CFLAME__SERIAL_NONE;
+    cflame__record(t, CFLAME_RECORD_BEGIN, t->top->node->index,
+                   fresh ? t->start : cflame__now());
+  }
+  /* The exit fast path handles only record-free sessions on the TSC. */
+  t->slow_tag = rec || ld_relaxed(&cflame__clock_mode) != CFLAME__CLOCK_TSC
+                    ? CFLAME__SERIAL_NONE
+                    : 0;
+  st_release(&t->session, live);
+  return 0;
+}
+
+static void thread_free(cflame__thread_t *t) {
+  for (int i = 0; i < CFLAME_SINKS_MAX; i++)
+    if (t->sink_data[i] && (cflame__installed >> i & 1) &&
+        cflame__slots[i].vt.thread_done)
+      cflame__slots[i].vt.thread_done(cflame__slots[i].ud, cflame__slots[i].g,
+                                      t, t->sink_data[i]);
+  for (int k = 0; k < CFLAME__CHUNKS; k++)
+    free(t->chunks[k]);
+  free(t->ring);
+  free(t->name);
+  free(t);
+}
+
+void cflame__thread_close_all(cflame__thread_t *t, uint64_t now) {
+  if (t == &sentinel || (cflame__depth(t) == 0 && t->overflow == 0))
+    return;
+  fetch_add(&cflame__counters.spans_closed_at_exit,
+            (uint64_t)cflame__depth(t) + t->overflow);
+  if (now < t->last)
+    now = t->last;
+  cflame__node_t *top = t->top->node;
+  st_relaxed(&top->self, top->self + (now - t->last));
+  t->last = now;
+  cflame__thread_release_above(t, 0);
+  if (t->stream)
+    for (uint32_t i = cflame__depth(t); i > 0; i--)
+      cflame__record(t, CFLAME_RECORD_EXIT, t->stack[i - 1].node->index, now);
+  t->top = &t->stack[0];
+  t->overflow = 0;
+}
+
+static void thread_exit(void *arg) {
+  cflame__thread_t *t = arg;
+  cflame__tls = &sentinel;
+  if (t->session == ld_acquire(&cflame__live))
+    cflame__thread_close_all(t, cflame__now());
+  cflame__thread_release_above(t, 0);
+  t->top = &t->stack[0];
+  /* A recording thread's data waits for the sinks' next flush. */
+  pthread_mutex_lock(&cflame__sink_lock);
+  pthread_mutex_lock(&cflame__threads_lock);
+  uint64_t live = cflame__live;
+  int keep = live && t->tree == live >> 16;
+  if (keep) {
+    t->dead = 1;
+    t->pending = cflame__sinks_with(CFLAME_SINK_TREES);
+  } else {
+    for (cflame__thread_t **pp = &cflame__threads; *pp; pp = &(*pp)->next)
+      if (*pp == t) {
+        *pp = t->next;
+        break;
+      }
+  }
+  pthread_mutex_unlock(&cflame__threads_lock);
+  if (!keep)
+    thread_free(t);
+  pthread_mutex_unlock(&cflame__sink_lock);
+}
+
+cflame__thread_t *cflame__thread_peek(void) {
+  cflame__thread_t *t = cflame__tls;
+  return t != &sentinel ? t : NULL;
+}
+
+cflame__thread_t *cflame__thread_self(void) {
+  cflame__thread_t *t = cflame__tls;
+  return t != &sentinel ? t : thread_create();
+}
+
+cflame__thread_t *cflame__thread_recording(void) {
+  uint64_t live = ld_acquire(&cflame__live);
+  if (live == 0)
+    return NULL;
+  cflame__thread_t *t = cflame__tls;
+  if (t == &sentinel && !(t = thread_create()))
+    return NULL;
+  if (t->session != live && thread_begin(t, live) != 0)
+    return NULL;
+  return t;
+}
+
+void cflame__thread_hold(int on) {
+  cflame__thread_t *t = cflame__tls;
+  if (t != &sentinel)
+    cflame__hold(t, on);
+}
+
+void cflame__thread_at_exit(void) {
+  cflame__thread_t *t = cflame__tls;
+  if (t != &sentinel && t->session == ld_acquire(&cflame__live))
+    cflame__thread_close_all(t, cflame__now());
+}
+
+void cflame__thread_after_fork_child(void) {
+  /* Only the forking thread survives; the others' states are the parent's.
+   * The child records nothing of them; they are freed with their tree. */
+  for (cflame__thread_t *t = cflame__threads; t; t = t->next)
+    if (t != cflame__tls) {
+      t->dead = 1;
+      t->pending = 0;
+      t->tail = t->head; /* the parent's records, never ours to hand on */
+    }
+}
+
+/* --- handing over to sinks (sink lock held) -------------------------------- */
+
+void cflame__thread_drain_all(void) {
+  pthread_mutex_lock(&cflame__threads_lock);
+  for (cflame__thread_t *t = cflame__threads; t; t = t->next)
+    cflame__sinks_drain(t);
+  pthread_mutex_unlock(&cflame__threads_lock);
+}
+
+void cflame__thread_reap(uint32_t done_bits) {
+  pthread_mutex_lock(&cflame__threads_lock);
+  cflame__thread_t **pp = &cflame__threads;
+  while (*pp) {
+    cflame__thread_t *t = *pp;
+    if (t->dead)
+      t->pending &= ~done_bits;
+    if (t->dead && t->pending == 0 && (!t->ring || t->tail == t->head)) {
+      *pp = t->next;
+      thread_free(t);
+    } else {
+      pp = &t->next;
+    }
+  }
+  pthread_mutex_unlock(&cflame__threads_lock);
+}
+
+void cflame__thread_release_slot(int slot) {
+  cflame__slot_t *s = &cflame__slots[slot];
+  pthread_mutex_lock(&cflame__threads_lock);
+  for (cflame__thread_t *t = cflame__threads; t; t = t->next) {
+    if (t->sink_data[slot] && s->vt.thread_done)
+      s->vt.thread_done(s->ud, s->g, t, t->sink_data[slot]);
+    t->sink_data[slot] = NULL;
+  }
+  pthread_mutex_unlock(&cflame__threads_lock);
+}
+
+/* --- names ------------------------------------------------------------------ */
+
+const char *cflame__thread_label(const cflame__thread_t *t, char buf[24]) {
+  if (t->name)
+    return t->name;
+  if (t->number == 0)
+    return "main";
+  snprintf(buf, 24, "thread-%u", (unsigned)t->number);
+  return buf;
+}
+
+int cflame_thread_name(const char *name) {
+  if (!name)
+    return CFLAME_EINVAL;
+  char buf[CFLAME__NAME_MAX + 1];
+  unsigned report = 0;
+  size_t n = cflame__sanitize_cstr(buf, sizeof buf, name, CFLAME__SAN_ROOT,
+                                   &report);
+  if (report)
+    cflame__report(CFLAME_FAULT_NAME, "thread name \"%s\" was repaired", buf);
+  char *copy = malloc(n + 1);
+  if (!copy)
+    return CFLAME_ENOMEM;
+  memcpy(copy, buf, n + 1);
+  cflame__thread_t *t = cflame__thread_self();
+  if (!t) {
+    free(copy);
+    return CFLAME_ENOMEM;
+  }
+  /* Sinks read other threads' names under the threads lock, never the
+   * sink lock: naming a thread must not wait for a flush. */
+  pthread_mutex_lock(&cflame__threads_lock);
+  char *old = t->name;
+  t->name = copy;
+  pthread_mutex_unlock(&cflame__threads_lock);
+  free(old);
+  return 0;
+}
+
+/* --- for sinks ---------------------------------------------------------------- */
+
+void cflame_thread_info(const cflame_thread_t *t, cflame_thread_info_t *out) {
+  static _Thread_local char buf[24];
+  memset(out, 0, sizeof *out);
+  out->name = cflame__thread_label(t, buf);
+  out->number = t->number;
+  out->exited = t->dead != 0;
+  uint64_t t0 = cflame__clock_to_ns(cflame__session_t0);
+  uint64_t s = cflame__clock_to_ns(t->start);
+  out->start_ns = s > t0 ? s - t0 : 0;
+}
+
+uint32_t cflame_thread_nodes(const cflame_thread_t *t) {
+  return ld_acquire(&t->nnodes);
+}
+
+int cflame_thread_node(const cflame_thread_t *t, uint32_t i,
+                       cflame_node_t *out) {
+  if (i >= ld_acquire(&t->nnodes))
+    return -1;
+  const cflame__node_t *n = cflame__node_at(t, i);
+  uint64_t self = ld_relaxed(&n->self);
+  /* Two cores' TSCs may differ by a few ticks: a slice can wrap slightly
+   * below zero (it cancels out in the sums); read that as zero. */
+  if ((int64_t)self < 0)
+    self = 0;
+  memset(out, 0, sizeof *out);
+  out->index = i;
+  out->parent = n->parent;
+  out->site = n->cs_id;
+  out->depth = n->depth;
+  out->self_ns = cflame__clock_to_ns(self);
+  out->enters = ld_relaxed(&n->enters);
+  return 0;
+}
+
+void **cflame_thread_data(const cflame_thread_t *t, const cflame_guard_t *g) {
+  int slot = g ? g->slot : -1;
+  return slot >= 0 ? &((cflame__thread_t *)t)->sink_data[slot] : NULL;
+}
+
+int cflame_sink_each_thread(cflame_guard_t *g,
+                            int (*fn)(void *ctx, const cflame_thread_t *t),
+                            void *ctx) {
+  int slot = g ? g->slot : -1;
+  uint64_t live = cflame__live;
+  if (slot < 0 || !fn || !live)
+    return 0;
+  int rc = 0;
+  pthread_mutex_lock(&cflame__threads_lock);
+  for (cflame__thread_t *t = cflame__threads; t && rc == 0; t = t->next) {
+    if (t->tree != live >> 16 || (t->dead && !(t->pending >> slot & 1)))
+      continue;
+    rc = fn(ctx, t);
+  }
+  pthread_mutex_unlock(&cflame__threads_lock);
+  return rc;
+}

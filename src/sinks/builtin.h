@@ -1,0 +1,11 @@
+/* Private to cflame: what env.c needs of the built-in sinks. */
+#ifndef CFLAME_BUILTIN_H
+#define CFLAME_BUILTIN_H
+
+#include "cflame.h"
+
+/* cflame_flame_file, optionally refusing to follow a symlink. */
+int cflame__flame_open(const char *path, int nofollow,
+                       const cflame_flame_opts_t *opts, cflame_guard_t **out);
+
+#endif /* CFLAME_BUILTIN_H */

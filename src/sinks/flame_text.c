@@ -1,0 +1,371 @@
+/* Folded text for the flame sink: frame and stack texts (built once, then
+ * reused), lines written straight into the writer's buffer, and the sorted
+ * batches of aggregate flushes. */
+#include "flame.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* --- small buffers ----------------------------------------------------- */
+
+/* Room for n more bytes (and a NUL); 0, or -1 with oom set. */
+static int sb_reserve(strbuf_t *b, size_t n) {
+  if (b->len + n + 1 <= b->cap)
+    return 0;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap < b->len + n + 1)
+    cap *= 2;
+  char *p = realloc(b->p, cap);
+  if (!p) {
+    b->oom = 1;
+    return -1;
+  }
+  b->p = p;
+  b->cap = cap;
+  return 0;
+}
+
+void cflame__sb_put(strbuf_t *b, const char *s, size_t n) {
+  if (sb_reserve(b, n) != 0)
+    return;
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+
+void cflame__sb_free(strbuf_t *b) {
+  free(b->p);
+  memset(b, 0, sizeof *b);
+}
+
+static const char digit_pairs[201] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Digits of v, written backwards from end, two at a time; returns the
+ * count. */
+static inline size_t dec_back(char *end, uint64_t v) {
+  char *q = end;
+  while (v >= 100) {
+    unsigned r = (unsigned)(v % 100);
+    v /= 100;
+    q -= 2;
+    q[0] = digit_pairs[2 * r];
+    q[1] = digit_pairs[2 * r + 1];
+  }
+  if (v >= 10) {
+    q -= 2;
+    q[0] = digit_pairs[2 * v];
+    q[1] = digit_pairs[2 * v + 1];
+  } else {
+    *--q = (char)('0' + v);
+  }
+  return (size_t)(end - q);
+}
+
+static size_t u64_dec(char *out, uint64_t v) {
+  char tmp[20];
+  size_t n = dec_back(tmp + sizeof tmp, v);
+  memcpy(out, tmp + sizeof tmp - n, n);
+  return n;
+}
+
+/* --- frame text -------------------------------------------------------- */
+
+static const char truncated_frame[] = "[truncated]";
+
+/* The frame of a site under this sink's options, built once. */
+static void put_frame(flame_t *f, strbuf_t *b, uint32_t id) {
+  if (id == CFLAME_SITE_TRUNCATED) {
+    cflame__sb_put(b, truncated_frame, sizeof truncated_frame - 1);
+    return;
+  }
+  cflame_site_info_t s;
+  if (cflame_site_info(id, &s) != 0) {
+    cflame__sb_put(b, "[unknown]", 9);
+    return;
+  }
+  if (id >= f->nframes) {
+    size_t n = f->nframes ? f->nframes : 256;
+    while (n <= id)
+      n *= 2;
+    frame_t *fr = realloc(f->frames, n * sizeof *fr);
+    if (!fr) {
+      cflame__sb_put(b, s.name, strlen(s.name));
+      return;
+    }
+    memset(fr + f->nframes, 0, (n - f->nframes) * sizeof *fr);
+    f->frames = fr;
+    f->nframes = n;
+  }
+  frame_t *fr = &f->frames[id];
+  if (!fr->p) {
+    strbuf_t t = {0};
+    if (f->opts.module_path && s.target[0]) {
+      cflame__sb_put(&t, s.target, strlen(s.target));
+      cflame__sb_put(&t, "::", 2);
+    }
+    cflame__sb_put(&t, s.name, strlen(s.name));
+    if (s.fields && f->opts.fields_in_frame) {
+      cflame__sb_put(&t, "{", 1);
+      cflame__sb_put(&t, s.fields, s.fields_len);
+      cflame__sb_put(&t, "}", 1);
+    }
+    if (f->opts.file_and_line) {
+      char num[24];
+      cflame__sb_put(&t, ":", 1);
+      cflame__sb_put(&t, s.file, strlen(s.file));
+      cflame__sb_put(&t, ":", 1);
+      cflame__sb_put(&t, num,
+                     u64_dec(num, (uint64_t)(s.line < 0 ? 0 : s.line)));
+    }
+    if (t.oom) {
+      cflame__sb_free(&t);
+      cflame__sb_put(b, s.name, strlen(s.name));
+      return;
+    }
+    fr->p = t.p;
+    fr->len = t.len;
+  }
+  cflame__sb_put(b, fr->p, fr->len);
+}
+
+void cflame__flame_frames_free(flame_t *f) {
+  for (size_t i = 0; i < f->nframes; i++)
+    free(f->frames[i].p);
+  free(f->frames);
+  f->frames = NULL;
+  f->nframes = 0;
+}
+
+/* --- stack text --------------------------------------------------------- */
+
+static const char *root_of(const flame_t *f, const cflame_thread_t *t) {
+  if (f->opts.threads_collapsed)
+    return "all-threads";
+  cflame_thread_info_t info;
+  cflame_thread_info(t, &info);
+  return info.name;
+}
+
+void cflame__flame_text_free(text_t *x) {
+  free(x->buf);
+  free(x->off);
+  free(x->n);
+  free(x->root);
+  memset(x, 0, sizeof *x);
+}
+
+/* A rename of the thread rebuilds its cache. */
+void cflame__flame_text_check(flame_t *f, const cflame_thread_t *t,
+                              fthread_t *ft) {
+  text_t *x = &ft->text;
+  const char *root = root_of(f, t);
+  if (cflame_likely(x->root && strcmp(x->root, root) == 0))
+    return;
+  size_t n = strlen(root);
+  char *copy = malloc(n + 1);
+  free(x->root);
+  x->root = copy;
+  if (copy)
+    memcpy(copy, root, n + 1);
+  x->count = 0;
+  x->len = 0;
+}
+
+static int text_build(flame_t *f, const cflame_thread_t *t, text_t *x,
+                      uint32_t index) {
+  while (x->count <= index) {
+    uint32_t i = x->count;
+    if (i == x->cap_nodes) {
+      uint32_t c = x->cap_nodes ? x->cap_nodes * 2 : 64;
+      uint32_t *off = realloc(x->off, c * sizeof *off);
+      if (off)
+        x->off = off;
+      uint32_t *n = realloc(x->n, c * sizeof *n);
+      if (n)
+        x->n = n;
+      if (!off || !n)
+        return -1;
+      x->cap_nodes = c;
+    }
+    strbuf_t b = {x->buf, x->len, x->cap, 0};
+    size_t start = b.len;
+    cflame_node_t node;
+    if (cflame_thread_node(t, i, &node) != 0 || !x->root)
+      return -1;
+    if (i > 0) {
+      /* The parent's text moves if b grows: reserve, then copy by offset. */
+      size_t plen = x->n[node.parent];
+      if (sb_reserve(&b, plen) == 0) {
+        memcpy(b.p + b.len, b.p + x->off[node.parent], plen);
+        b.len += plen;
+        cflame__sb_put(&b, ";", 1);
+        put_frame(f, &b, node.site);
+      }
+    } else {
+      cflame__sb_put(&b, x->root, strlen(x->root));
+    }
+    /* 8 bytes of slack after the text, for cflame__flame_line's word
+     * copies. */
+    int bad = b.oom || sb_reserve(&b, 8) != 0 || b.len > UINT32_MAX;
+    x->buf = b.p; /* it may have moved even if something failed */
+    x->cap = b.cap;
+    if (bad)
+      return -1;
+    x->off[i] = (uint32_t)start;
+    x->n[i] = (uint32_t)(b.len - start);
+    x->len = b.len;
+    x->count = i + 1;
+  }
+  return 0;
+}
+
+int cflame__flame_node_text(flame_t *f, const cflame_thread_t *t,
+                            fthread_t *ft, uint32_t index, const char **p,
+                            size_t *len) {
+  text_t *x = &ft->text;
+  if (cflame_unlikely(index >= x->count) && text_build(f, t, x, index) != 0)
+    return -1;
+  *p = x->buf + x->off[index];
+  *len = x->n[index];
+  return 0;
+}
+
+/* --- lines ----------------------------------------------------------------- */
+
+uint64_t cflame__flame_admit(flame_t *f, uint64_t ns) {
+  if (ns > COUNT_MAX) {
+    cflame__report(CFLAME_FAULT_COUNT, "a count above 2^53 ns was clamped");
+    ns = COUNT_MAX;
+  }
+  if (f->total_ns + ns > COUNT_MAX) {
+    cflame__report(CFLAME_FAULT_COUNT, "the file total reached 2^53 ns; "
+                                       "later counts are dropped");
+    ns = COUNT_MAX - f->total_ns;
+  }
+  f->total_ns += ns;
+  return ns;
+}
+
+void cflame__flame_line(flame_t *f, const char *stack, size_t len,
+                        uint64_t ns, int slack) {
+  cflame__writer_t *w = &f->w;
+  char *p = cflame_likely(w->cap - w->len >= len + 22)
+                ? w->buf + w->len
+                : cflame__writer_room(w, len + 22);
+  if (cflame_unlikely(!p)) { /* a line longer than the whole buffer */
+    char num[24];
+    num[0] = ' ';
+    size_t n = 1 + u64_dec(num + 1, ns);
+    num[n++] = '\n';
+    cflame__writer_put(w, stack, len);
+    cflame__writer_put(w, num, n);
+  } else {
+    /* Stacks are short: word copies beat a call to memcpy. They may read
+     * up to 7 bytes past the text (the text buffer keeps that slack) and
+     * write up to 7 past it (the room has 22 to spare). */
+    if (slack && len <= 128) {
+      for (size_t i = 0; i < len; i += 8) {
+        uint64_t v;
+        memcpy(&v, stack + i, 8);
+        memcpy(p + i, &v, 8);
+      }
+    } else {
+      memcpy(p, stack, len);
+    }
+    p[len] = ' ';
+    size_t n = 1; /* digits of ns, counted to write them in place */
+    for (uint64_t ten = 10; n < 20 && ns >= ten; ten *= 10)
+      n++;
+    dec_back(p + len + 1 + n, ns);
+    p[len + 1 + n] = '\n';
+    cflame__writer_commit(w, len + n + 2);
+  }
+  f->lines++;
+}
+
+/* --- batches (aggregate mode) ------------------------------------------------ */
+
+entry_t *cflame__batch_slot(batch_t *b) {
+  if (b->n == b->cap) {
+    size_t c = b->cap ? b->cap * 2 : 256;
+    entry_t *e = realloc(b->e, c * sizeof *e);
+    if (!e) {
+      b->text.oom = 1;
+      return NULL;
+    }
+    b->e = e;
+    b->cap = c;
+  }
+  return &b->e[b->n];
+}
+
+void cflame__batch_add(batch_t *b, const char *stack, size_t len,
+                       uint64_t ns) {
+  entry_t *e = cflame__batch_slot(b);
+  if (!e)
+    return;
+  *e = (entry_t){b->text.len, len, ns};
+  cflame__sb_put(&b->text, stack, len);
+  b->n++;
+}
+
+void cflame__batch_clear(batch_t *b) {
+  b->text.len = 0;
+  b->text.oom = 0;
+  b->n = 0;
+}
+
+void cflame__batch_free(batch_t *b) {
+  cflame__sb_free(&b->text);
+  free(b->e);
+  memset(b, 0, sizeof *b);
+}
+
+static const char *sort_base; /* qsort has no context argument in C11 */
+
+static int entry_cmp(const void *a, const void *b) {
+  const entry_t *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(sort_base + x->off, sort_base + y->off, n);
+  if (c)
+    return c;
+  return (x->len > y->len) - (x->len < y->len);
+}
+
+void cflame__batch_merge(batch_t *b) {
+  if (b->n == 0 || b->text.oom)
+    return;
+  sort_base = b->text.p;
+  qsort(b->e, b->n, sizeof *b->e, entry_cmp);
+  batch_t m = {0};
+  for (size_t i = 0; i < b->n;) {
+    uint64_t ns = 0;
+    size_t j = i;
+    for (; j < b->n && entry_cmp(&b->e[i], &b->e[j]) == 0; j++)
+      ns = ns + b->e[j].ns > COUNT_MAX ? COUNT_MAX : ns + b->e[j].ns;
+    cflame__batch_add(&m, b->text.p + b->e[i].off, b->e[i].len, ns);
+    i = j;
+  }
+  if (m.text.oom) {
+    cflame__batch_free(&m);
+    return;
+  }
+  cflame__batch_free(b);
+  *b = m;
+}
+
+void cflame__batch_write(flame_t *f, const batch_t *b) {
+  if (b->text.oom) {
+    cflame__report(CFLAME_FAULT_WRITE, "out of memory formatting a flush");
+    return;
+  }
+  for (size_t i = 0; i < b->n; i++) {
+    uint64_t ns = cflame__flame_admit(f, b->e[i].ns);
+    if (ns)
+      cflame__flame_line(f, b->text.p + b->e[i].off, b->e[i].len, ns, 0);
+  }
+}
