@@ -153,9 +153,15 @@ async function importFile(dir, file, name) {
   const bytes = fs.readFileSync(file);
   const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
   const shown = name || path.basename(file);
-  const group = await importer.importProfilesFromArrayBuffer(shown, buf);
-  const messages = log.map(([, m]) => m);
-  const chosen = messages.map((m) => /^Importing (?:as|from) (.*)$/.exec(m)).find(Boolean);
+  const chosenOf = () => log.map(([, m]) => /^Importing (?:as|from) (.*)$/.exec(m)).find(Boolean);
+  let group;
+  try {
+    group = await importer.importProfilesFromArrayBuffer(shown, buf);
+  } catch (e) {
+    const c = chosenOf();
+    throw new Error(`importing as ${c ? c[1] : '(no importer chosen)'}: ${e.message}`);
+  }
+  const chosen = chosenOf();
   const result = {
     file,
     name: shown,
@@ -201,7 +207,7 @@ async function main(argv) {
   try {
     result = await importFile(args[0], args[1], name);
   } catch (e) {
-    process.stderr.write(`speedscope.js: ${args[1]}: import failed: ${e.stack || e}\n`);
+    process.stderr.write(`speedscope.js: ${args[1]}: import failed: ${e.message}\n`);
     return 1;
   }
   process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
