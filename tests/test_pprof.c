@@ -1,0 +1,399 @@
+/* Tests of the pprof encoder (src/pprof_enc.c), read back with the strict
+ * decoder of tests/support/pprof_check.c, and of that decoder's rules. */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pprof_check.h"
+#include "pprof_enc.h"
+#include "testutil.h"
+
+/* Location of a frame given by name only. */
+static uint64_t loc(cflame__pprof_t *p, const char *name) {
+  uint64_t f = cflame__pprof_function(p, name, strlen(name), NULL, 0);
+  assert_int_not_equal(f, 0);
+  uint64_t l = cflame__pprof_location(p, f, 0);
+  assert_int_not_equal(l, 0);
+  return l;
+}
+
+static void decode(memout_t *m, unsigned flags, pprof_result_t *r) {
+  if (pprof_check(m->buf ? m->buf : "", m->len, flags, r)) {
+    fail_msg("invalid profile: %s", r->error);
+  }
+}
+
+static void expect(const pprof_result_t *r, const char *stack,
+                   long long calls, long long wall) {
+  const pprof_stack_t *s = pprof_find(r, stack);
+  if (!s)
+    fail_msg("stack \"%s\" missing", stack);
+  assert_int_equal(s->calls, calls);
+  assert_int_equal(s->wall, wall);
+}
+
+/* --- encoder ----------------------------------------------------------- */
+
+/* Every byte of the empty profile, from the field numbers of profile.proto:
+ * mapping 1, the string table, two sample types, time, duration, period
+ * type, period, default sample type. */
+static void test_pprof_empty_bytes(void **state) {
+  (void)state;
+  static const unsigned char want[] =
+      "\x1a\x08\x08\x01\x38\x01\x40\x01\x48\x01" /* mapping */
+      "\x32\x00"
+      "\x32\x05" "calls" "\x32\x05" "count" "\x32\x04" "wall"
+      "\x32\x0b" "nanoseconds" "\x32\x06" "thread"
+      "\x0a\x04\x08\x01\x10\x02" "\x0a\x04\x08\x03\x10\x04" /* types */
+      "\x48\x01" "\x50\xac\x02"                               /* times */
+      "\x5a\x04\x08\x03\x10\x04" "\x60\x01" "\x70\x03";
+  memout_t m = {0};
+  cflame__pprof_t *p = cflame__pprof_open(memout_write, &m);
+  assert_non_null(p);
+  assert_int_equal(cflame__pprof_finish(p, 1, 300), 0);
+  assert_int_equal(m.len, sizeof want - 1);
+  assert_memory_equal(m.buf, want, sizeof want - 1);
+
+  pprof_result_t r;
+  decode(&m, 0, &r);
+  assert_int_equal(r.nstacks, 0);
+  assert_int_equal(r.sample_types, 2);
+  assert_string_equal(r.period_type, "wall/nanoseconds");
+  assert_int_equal(r.period, 1);
+  assert_int_equal(r.time_nanos, 1);
+  assert_int_equal(r.duration_nanos, 300);
+  /* A second finish is refused and writes nothing. */
+  assert_int_equal(cflame__pprof_finish(p, 1, 300), -EINVAL);
+  assert_int_equal(m.len, sizeof want - 1);
+  pprof_result_free(&r);
+  cflame__pprof_close(p);
+  memout_free(&m);
+}
+
+static void test_pprof_known_stacks(void **state) {
+  (void)state;
+  memout_t m = {0};
+  cflame__pprof_t *p = cflame__pprof_open(memout_write, &m);
+  assert_non_null(p);
+  uint64_t mn = loc(p, "main"), a = loc(p, "a"), b = loc(p, "b");
+  /* Interned: the same frame text gives the same function and location. */
+  assert_int_equal(loc(p, "a"), a);
+  uint64_t fc = cflame__pprof_function(p, "c", 1, "src/c.c", 10);
+  assert_int_not_equal(fc, 0);
+  assert_int_equal(cflame__pprof_function(p, "c", 1, "src/c.c", 99), fc);
+  assert_int_not_equal(cflame__pprof_function(p, "c", 1, "src/d.c", 10), fc);
+  uint64_t c12 = cflame__pprof_location(p, fc, 12);
+  assert_int_not_equal(c12, cflame__pprof_location(p, fc, 13));
+  assert_int_equal(cflame__pprof_location(p, fc, 12), c12);
+  static const char hostile[] = "say \"hi\" \\ ;x {a=1} \xc3\xbcn\xc3\xaf"
+                                "\xe2\x82\xac\xf0\x9f\x98\x80 bad\xff";
+  uint64_t h = loc(p, hostile);
+
+  const uint64_t s1[] = {a, mn}, s2[] = {b, a, mn}, s3[] = {a, b, a, mn},
+                 s4[] = {c12, mn}, s5[] = {h, a, mn};
+  assert_int_equal(cflame__pprof_sample(p, s1, 2, 1, 100, "main"), 0);
+  assert_int_equal(cflame__pprof_sample(p, s2, 3, 2, 200, "main"), 0);
+  assert_int_equal(cflame__pprof_sample(p, s3, 4, 1, 50, "main"), 0);
+  assert_int_equal(cflame__pprof_sample(p, s4, 2, 3, 7, "worker-1"), 0);
+  assert_int_equal(cflame__pprof_sample(p, s5, 3, 1, 9, NULL), 0);
+  /* The same stack on another thread, and twice on one. */
+  assert_int_equal(cflame__pprof_sample(p, s1, 2, 4, 1000, "worker-1"), 0);
+  assert_int_equal(cflame__pprof_sample(p, s1, 2, 1, 1, "main"), 0);
+  /* Huge and negative values survive (10-byte varints). */
+  assert_int_equal(cflame__pprof_sample(p, &mn, 1, -1, INT64_MAX, "main"), 0);
+  assert_int_equal(cflame__pprof_finish(p, 1700000000000000000, 5), 0);
+  cflame__pprof_stats_t st;
+  cflame__pprof_stats(p, &st);
+  assert_int_equal(st.samples, 8);
+  assert_int_equal(st.dropped, 0);
+  assert_int_equal(st.bytes, m.len);
+  assert_int_equal(st.functions, 6);
+  assert_int_equal(st.locations, 6);
+
+  pprof_result_t r;
+  decode(&m, 0, &r);
+  assert_int_equal(r.samples, 8);
+  assert_int_equal(r.nstacks, 6);
+  expect(&r, "main", -1, INT64_MAX);
+  expect(&r, "main;a", 6, 1101);
+  expect(&r, "main;a;b", 2, 200);
+  expect(&r, "main;a;b;a", 1, 50);
+  expect(&r, "main;c", 3, 7);
+  /* The invalid byte was repaired; quotes, `;` and UTF-8 kept as they are. */
+  expect(&r, "main;a;say \"hi\" \\ ;x {a=1} \xc3\xbcn\xc3\xaf"
+             "\xe2\x82\xac\xf0\x9f\x98\x80 bad?", 1, 9);
+  assert_int_equal(r.time_nanos, 1700000000000000000);
+  assert_int_equal(r.duration_nanos, 5);
+  pprof_result_free(&r);
+
+  /* With the thread label as the root frame, as folded output has it. */
+  decode(&m, PPROF_CHECK_THREAD_ROOT, &r);
+  assert_int_equal(r.nstacks, 7);
+  expect(&r, "main;main;a", 2, 101);
+  expect(&r, "worker-1;main;a", 4, 1000);
+  expect(&r, "worker-1;main;c", 3, 7);
+  expect(&r, "[no thread];main;a;say \"hi\" \\ ;x {a=1} \xc3\xbcn\xc3\xaf"
+             "\xe2\x82\xac\xf0\x9f\x98\x80 bad?", 1, 9);
+  pprof_result_free(&r);
+  cflame__pprof_close(p);
+  memout_free(&m);
+}
+
+static void test_pprof_bad_ids_refused(void **state) {
+  (void)state;
+  memout_t m = {0};
+  cflame__pprof_t *p = cflame__pprof_open(memout_write, &m);
+  uint64_t a = loc(p, "a");
+  const uint64_t zero[] = {a, 0}, unknown[] = {a + 1};
+  assert_int_equal(cflame__pprof_location(p, 0, 1), 0);
+  assert_int_equal(cflame__pprof_location(p, 2, 1), 0);
+  assert_int_equal(cflame__pprof_function(p, NULL, 3, NULL, 0), 0);
+  assert_int_equal(cflame__pprof_sample(p, zero, 2, 1, 1, NULL), -EINVAL);
+  assert_int_equal(cflame__pprof_sample(p, unknown, 1, 1, 1, NULL), -EINVAL);
+  assert_int_equal(cflame__pprof_sample(p, NULL, 1, 1, 1, NULL), -EINVAL);
+  assert_int_equal(cflame__pprof_sample(p, &a, 1, 1, 1, "t"), 0);
+  assert_int_equal(cflame__pprof_finish(p, 0, 0), 0);
+  assert_int_equal(cflame__pprof_sample(p, &a, 1, 1, 1, "t"), -EINVAL);
+  cflame__pprof_stats_t st;
+  cflame__pprof_stats(p, &st);
+  assert_int_equal(st.samples, 1);
+  assert_int_equal(st.dropped, 4);
+  pprof_result_t r;
+  decode(&m, PPROF_CHECK_THREAD_ROOT, &r);
+  assert_int_equal(r.nstacks, 1);
+  expect(&r, "t;a", 1, 1);
+  pprof_result_free(&r);
+  cflame__pprof_close(p);
+  cflame__pprof_close(NULL);
+  assert_null(cflame__pprof_open(NULL, NULL));
+  memout_free(&m);
+}
+
+/* Enough samples to fill the 64 KiB buffer several times. */
+#define MANY 20000
+
+static int write_many(memout_t *m, int *first_err) {
+  cflame__pprof_t *p = cflame__pprof_open(memout_write, m);
+  assert_non_null(p);
+  uint64_t ids[3] = {loc(p, "leaf"), loc(p, "mid"), loc(p, "root")};
+  *first_err = 0;
+  for (int i = 0; i < MANY; i++) {
+    int rc = cflame__pprof_sample(p, ids, 3, 1, i, "th");
+    if (rc && !*first_err)
+      *first_err = rc;
+    if (*first_err)
+      assert_int_equal(rc, *first_err); /* sticky */
+  }
+  int rc = cflame__pprof_finish(p, 0, 0);
+  cflame__pprof_close(p);
+  return rc;
+}
+
+static void test_pprof_write_errors(void **state) {
+  (void)state;
+  memout_t ref = {0}, m = {.fail_errno = ENOSPC, .fail_at = 100000};
+  int err;
+  assert_int_equal(write_many(&ref, &err), 0);
+  assert_int_equal(err, 0);
+  /* A full disk halfway: the samples after it and finish report it. */
+  assert_int_equal(write_many(&m, &err), -ENOSPC);
+  assert_int_equal(err, -ENOSPC);
+  assert_int_equal(m.len, 100000);
+  assert_memory_equal(m.buf, ref.buf, m.len);
+  memout_free(&m);
+  /* Failing from the first byte: only finish writes, and reports it. */
+  cflame__pprof_t *p = cflame__pprof_open(memout_write, &m);
+  m.fail_errno = EPIPE;
+  assert_int_equal(cflame__pprof_finish(p, 0, 0), -EPIPE);
+  cflame__pprof_close(p);
+  memout_free(&m);
+  /* Short writes and EINTR are retried: the same bytes arrive. */
+  m.max_chunk = 7;
+  m.eintr_every = 3;
+  assert_int_equal(write_many(&m, &err), 0);
+  assert_int_equal(m.len, ref.len);
+  assert_memory_equal(m.buf, ref.buf, ref.len);
+  pprof_result_t r;
+  decode(&m, PPROF_CHECK_THREAD_ROOT, &r);
+  expect(&r, "th;root;mid;leaf", MANY, (long long)MANY * (MANY - 1) / 2);
+  pprof_result_free(&r);
+  memout_free(&m);
+  memout_free(&ref);
+}
+
+static long zero_write(void *ctx, const void *buf, size_t len) {
+  (void)buf;
+  (void)len;
+  ++*(int *)ctx;
+  return 0;
+}
+
+static void test_pprof_zero_writes_are_eio(void **state) {
+  (void)state;
+  int calls = 0;
+  cflame__pprof_t *p = cflame__pprof_open(zero_write, &calls);
+  assert_int_equal(cflame__pprof_finish(p, 0, 0), -EIO);
+  assert_int_equal(calls, 3);
+  cflame__pprof_close(p);
+}
+
+/* A complete profile per flush: restart keeps the ids, not the samples. */
+static void test_pprof_restart(void **state) {
+  (void)state;
+  memout_t m = {0};
+  cflame__pprof_t *p = cflame__pprof_open(memout_write, &m);
+  uint64_t a = loc(p, "a"), b = loc(p, "b");
+  const uint64_t ab[] = {b, a};
+  assert_int_equal(cflame__pprof_sample(p, ab, 2, 1, 10, NULL), 0);
+  assert_int_equal(cflame__pprof_finish(p, 0, 0), 0);
+  memout_free(&m);
+  cflame__pprof_restart(p);
+  assert_int_equal(loc(p, "b"), b);
+  assert_int_equal(cflame__pprof_sample(p, &a, 1, 2, 20, NULL), 0);
+  assert_int_equal(cflame__pprof_finish(p, 0, 0), 0);
+  pprof_result_t r;
+  decode(&m, 0, &r);
+  assert_int_equal(r.nstacks, 1);
+  expect(&r, "a", 2, 20);
+  assert_int_equal(r.functions, 2);
+  pprof_result_free(&r);
+  cflame__pprof_close(p);
+  memout_free(&m);
+}
+
+/* --- the validator's rules, on hand-built messages --------------------- */
+
+typedef struct { unsigned char b[256]; size_t n; } pb_t;
+
+static void pv(pb_t *m, uint64_t v) {
+  do {
+    m->b[m->n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+    v >>= 7;
+  } while (v);
+}
+static void pf(pb_t *m, unsigned f, uint64_t v) {
+  pv(m, f << 3);
+  pv(m, v);
+}
+static void pl(pb_t *m, unsigned f, const void *s, size_t n) {
+  pv(m, f << 3 | 2);
+  pv(m, n);
+  memcpy(m->b + m->n, s, n);
+  m->n += n;
+}
+static void pm(pb_t *m, unsigned f, const pb_t *sub) {
+  pl(m, f, sub->b, sub->n);
+}
+
+enum bad {
+  OK, UNPACKED, STR0, STRIDX, UTF8, FN_ID0, FN_DUP, LOC_MISSING, FN_MISSING,
+  MAP_MISSING, NVALUES, NO_PERIOD_TYPE, NO_SAMPLE_TYPE, WIRETYPE, GROUP,
+  LONG_VARINT, BIG_VARINT, LEN_PAST_END, TRUNCATED
+};
+
+/* strings "", calls, count, f; one function, location, sample "f" = 5. */
+static size_t build(enum bad bad, pb_t *out) {
+  pb_t vt = {0}, fn = {0}, line = {0}, lc = {0}, s = {0}, ids = {0};
+  *out = (pb_t){0};
+  const char *strs[] = {bad == STR0 ? "x" : "", "calls", "count",
+                        bad == UTF8 ? "\xc0\xaf" : "f"};
+  for (int i = 0; i < 4; i++)
+    pl(out, 6, strs[i], strlen(strs[i]));
+  pf(&vt, 1, 1);
+  pf(&vt, 2, 2);
+  if (bad != NO_SAMPLE_TYPE)
+    pm(out, 1, &vt);
+  if (bad != NO_PERIOD_TYPE)
+    pm(out, 11, &vt);
+  pf(&fn, 1, bad == FN_ID0 ? 0 : 1);
+  if (bad == WIRETYPE)
+    pl(&fn, 2, "\x03", 1);
+  else
+    pf(&fn, 2, bad == STRIDX ? 4 : 3);
+  pm(out, 5, &fn);
+  if (bad == FN_DUP)
+    pm(out, 5, &fn);
+  pf(&line, 1, bad == FN_MISSING ? 2 : 1);
+  pf(&lc, 1, 1);
+  if (bad == MAP_MISSING)
+    pf(&lc, 2, 3);
+  pm(&lc, 4, &line);
+  pm(out, 4, &lc);
+  if (bad == UNPACKED) {
+    pf(&s, 1, 1);
+    pf(&s, 2, 5);
+  } else {
+    pv(&ids, bad == LOC_MISSING ? 2 : 1);
+    pl(&s, 1, ids.b, ids.n);
+    pl(&s, 2, bad == NVALUES ? "\x05\x05" : "\x05", bad == NVALUES ? 2 : 1);
+  }
+  pm(out, 2, &s);
+  if (bad == GROUP)
+    pv(out, 13 << 3 | 3);
+  if (bad == LONG_VARINT)
+    memcpy(out->b + out->n, "\x48\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",
+           12), out->n += 12;
+  if (bad == BIG_VARINT) /* 10 bytes, but 2^64 */
+    memcpy(out->b + out->n, "\x48\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02",
+           11), out->n += 11;
+  if (bad == LEN_PAST_END)
+    memcpy(out->b + out->n, "\x32\x05" "ab", 4), out->n += 4;
+  if (bad == TRUNCATED) /* time_nanos, cut inside its varint */
+    memcpy(out->b + out->n, "\x48\x80", 2), out->n += 2;
+  return out->n;
+}
+
+static void test_pprof_check_rules(void **state) {
+  (void)state;
+  static const struct { enum bad bad; const char *why; } bads[] = {
+      {STR0, "string_table[0]"},      {STRIDX, "string index 4"},
+      {UTF8, "not UTF-8"},            {FN_ID0, "function has id 0"},
+      {FN_DUP, "two functions"},      {LOC_MISSING, "location 2"},
+      {FN_MISSING, "function 2"},     {MAP_MISSING, "no mapping 3"},
+      {NVALUES, "2 values for 1"},    {NO_PERIOD_TYPE, "no period_type"},
+      {NO_SAMPLE_TYPE, "no sample_type"}, {WIRETYPE, "wire type 2"},
+      {GROUP, "wire type 3"},         {LONG_VARINT, "longer than 10 bytes"},
+      {BIG_VARINT, "above 2^64-1"},      {LEN_PAST_END, "past the end"},
+      {TRUNCATED, "truncated varint"},
+  };
+  pb_t m;
+  pprof_result_t r;
+  for (enum bad ok = OK; ok <= UNPACKED; ok++) {
+    build(ok, &m);
+    if (pprof_check(m.b, m.n, 0, &r))
+      fail_msg("case %d: %s", (int)ok, r.error);
+    assert_int_equal(r.nstacks, 1);
+    expect(&r, "f", 5, 0);
+    pprof_result_free(&r);
+  }
+  for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+    build(bads[i].bad, &m);
+    assert_int_equal(pprof_check(m.b, m.n, 0, &r), -1);
+    if (!strstr(r.error, bads[i].why))
+      fail_msg("case %d: \"%s\" lacks \"%s\"", (int)bads[i].bad, r.error,
+               bads[i].why);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_pprof_empty_bytes),
+      cmocka_unit_test(test_pprof_known_stacks),
+      cmocka_unit_test(test_pprof_bad_ids_refused),
+      cmocka_unit_test(test_pprof_write_errors),
+      cmocka_unit_test(test_pprof_zero_writes_are_eio),
+      cmocka_unit_test(test_pprof_restart),
+      cmocka_unit_test(test_pprof_check_rules),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
