@@ -45,9 +45,8 @@ cflame__pprof_t *cflame__pprof_open(cflame_write_fn fn, void *ctx);
 /* Interned function id (>= 1) for name[0..n) and file (NUL-terminated, or
  * NULL: none): the same name and file give the same id, whose start_line is
  * the one given first. 0 if out of memory (or name is NULL with n > 0). */
-uint64_t cflame__pprof_function(cflame__pprof_t *p, const char *name,
-                                size_t n, const char *file,
-                                int64_t start_line);
+uint64_t cflame__pprof_function(cflame__pprof_t *p, const char *name, size_t n,
+                                const char *file, int64_t start_line);
 
 /* Interned location id (>= 1) for a function id and a line (0: unknown).
  * 0 if out of memory or function_id is not one this encoder returned. */
@@ -77,11 +76,11 @@ void cflame__pprof_restart(cflame__pprof_t *p);
 
 /* Counters of the current profile. */
 typedef struct cflame__pprof_stats_s {
-  uint64_t samples;   /* written */
-  uint64_t dropped;   /* refused by cflame__pprof_sample */
-  uint64_t bytes;     /* handed to the writer so far */
+  uint64_t samples; /* written */
+  uint64_t dropped; /* refused by cflame__pprof_sample */
+  uint64_t bytes;   /* handed to the writer so far */
   size_t functions, locations, strings;
-  size_t mem;         /* bytes allocated by the encoder */
+  size_t mem; /* bytes allocated by the encoder */
 } cflame__pprof_stats_t;
 void cflame__pprof_stats(const cflame__pprof_t *p, cflame__pprof_stats_t *st);
 

@@ -33,8 +33,8 @@ static void decode(memout_t *m, unsigned flags, pprof_result_t *r) {
   }
 }
 
-static void expect(const pprof_result_t *r, const char *stack,
-                   long long calls, long long wall) {
+static void expect(const pprof_result_t *r, const char *stack, long long calls,
+                   long long wall) {
   const pprof_stack_t *s = pprof_find(r, stack);
   if (!s)
     fail_msg("stack \"%s\" missing", stack);
@@ -49,6 +49,7 @@ static void expect(const pprof_result_t *r, const char *stack,
  * type, period, default sample type. */
 static void test_pprof_empty_bytes(void **state) {
   (void)state;
+  /* clang-format off */
   static const unsigned char want[] =
       "\x1a\x08\x08\x01\x38\x01\x40\x01\x48\x01" /* mapping */
       "\x32\x00"
@@ -57,6 +58,7 @@ static void test_pprof_empty_bytes(void **state) {
       "\x0a\x04\x08\x01\x10\x02" "\x0a\x04\x08\x03\x10\x04" /* types */
       "\x48\x01" "\x50\xac\x02"                               /* times */
       "\x5a\x04\x08\x03\x10\x04" "\x60\x01" "\x70\x03";
+  /* clang-format on */
   memout_t m = {0};
   cflame__pprof_t *p = cflame__pprof_open(memout_write, &m);
   assert_non_null(p);
@@ -130,8 +132,10 @@ static void test_pprof_known_stacks(void **state) {
   expect(&r, "main;a;b;a", 1, 50);
   expect(&r, "main;c", 3, 7);
   /* The invalid byte was repaired; quotes, `;` and UTF-8 kept as they are. */
-  expect(&r, "main;a;say \"hi\" \\ ;x {a=1} \xc3\xbcn\xc3\xaf"
-             "\xe2\x82\xac\xf0\x9f\x98\x80 bad?", 1, 9);
+  expect(&r,
+         "main;a;say \"hi\" \\ ;x {a=1} \xc3\xbcn\xc3\xaf"
+         "\xe2\x82\xac\xf0\x9f\x98\x80 bad?",
+         1, 9);
   assert_int_equal(r.time_nanos, 1700000000000000000);
   assert_int_equal(r.duration_nanos, 5);
   pprof_result_free(&r);
@@ -142,8 +146,10 @@ static void test_pprof_known_stacks(void **state) {
   expect(&r, "main;main;a", 2, 101);
   expect(&r, "worker-1;main;a", 4, 1000);
   expect(&r, "worker-1;main;c", 3, 7);
-  expect(&r, "[no thread];main;a;say \"hi\" \\ ;x {a=1} \xc3\xbcn\xc3\xaf"
-             "\xe2\x82\xac\xf0\x9f\x98\x80 bad?", 1, 9);
+  expect(&r,
+         "[no thread];main;a;say \"hi\" \\ ;x {a=1} \xc3\xbcn\xc3\xaf"
+         "\xe2\x82\xac\xf0\x9f\x98\x80 bad?",
+         1, 9);
   pprof_result_free(&r);
   cflame__pprof_close(p);
   memout_free(&m);
@@ -273,7 +279,10 @@ static void test_pprof_restart(void **state) {
 
 /* --- the validator's rules, on hand-built messages --------------------- */
 
-typedef struct { unsigned char b[256]; size_t n; } pb_t;
+typedef struct {
+  unsigned char b[256];
+  size_t n;
+} pb_t;
 
 static void pv(pb_t *m, uint64_t v) {
   do {
@@ -296,9 +305,25 @@ static void pm(pb_t *m, unsigned f, const pb_t *sub) {
 }
 
 enum bad {
-  OK, UNPACKED, STR0, STRIDX, UTF8, FN_ID0, FN_DUP, LOC_MISSING, FN_MISSING,
-  MAP_MISSING, NVALUES, NO_PERIOD_TYPE, NO_SAMPLE_TYPE, WIRETYPE, GROUP,
-  LONG_VARINT, BIG_VARINT, LEN_PAST_END, TRUNCATED
+  OK,
+  UNPACKED,
+  STR0,
+  STRIDX,
+  UTF8,
+  FN_ID0,
+  FN_DUP,
+  LOC_MISSING,
+  FN_MISSING,
+  MAP_MISSING,
+  NVALUES,
+  NO_PERIOD_TYPE,
+  NO_SAMPLE_TYPE,
+  WIRETYPE,
+  GROUP,
+  LONG_VARINT,
+  BIG_VARINT,
+  LEN_PAST_END,
+  TRUNCATED
 };
 
 /* strings "", calls, count, f; one function, location, sample "f" = 5. */
@@ -342,12 +367,17 @@ static size_t build(enum bad bad, pb_t *out) {
     pv(out, 13 << 3 | 3);
   if (bad == LONG_VARINT)
     memcpy(out->b + out->n, "\x48\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",
-           12), out->n += 12;
+           12),
+        out->n += 12;
   if (bad == BIG_VARINT) /* 10 bytes, but 2^64 */
-    memcpy(out->b + out->n, "\x48\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02",
-           11), out->n += 11;
+    memcpy(out->b + out->n, "\x48\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02", 11),
+        out->n += 11;
   if (bad == LEN_PAST_END)
-    memcpy(out->b + out->n, "\x32\x05" "ab", 4), out->n += 4;
+    memcpy(out->b + out->n,
+           "\x32\x05"
+           "ab",
+           4),
+        out->n += 4;
   if (bad == TRUNCATED) /* time_nanos, cut inside its varint */
     memcpy(out->b + out->n, "\x48\x80", 2), out->n += 2;
   return out->n;
@@ -355,15 +385,26 @@ static size_t build(enum bad bad, pb_t *out) {
 
 static void test_pprof_check_rules(void **state) {
   (void)state;
-  static const struct { enum bad bad; const char *why; } bads[] = {
-      {STR0, "string_table[0]"},      {STRIDX, "string index 4"},
-      {UTF8, "not UTF-8"},            {FN_ID0, "function has id 0"},
-      {FN_DUP, "two functions"},      {LOC_MISSING, "location 2"},
-      {FN_MISSING, "function 2"},     {MAP_MISSING, "no mapping 3"},
-      {NVALUES, "2 values for 1"},    {NO_PERIOD_TYPE, "no period_type"},
-      {NO_SAMPLE_TYPE, "no sample_type"}, {WIRETYPE, "wire type 2"},
-      {GROUP, "wire type 3"},         {LONG_VARINT, "longer than 10 bytes"},
-      {BIG_VARINT, "above 2^64-1"},      {LEN_PAST_END, "past the end"},
+  static const struct {
+    enum bad bad;
+    const char *why;
+  } bads[] = {
+      {STR0, "string_table[0]"},
+      {STRIDX, "string index 4"},
+      {UTF8, "not UTF-8"},
+      {FN_ID0, "function has id 0"},
+      {FN_DUP, "two functions"},
+      {LOC_MISSING, "location 2"},
+      {FN_MISSING, "function 2"},
+      {MAP_MISSING, "no mapping 3"},
+      {NVALUES, "2 values for 1"},
+      {NO_PERIOD_TYPE, "no period_type"},
+      {NO_SAMPLE_TYPE, "no sample_type"},
+      {WIRETYPE, "wire type 2"},
+      {GROUP, "wire type 3"},
+      {LONG_VARINT, "longer than 10 bytes"},
+      {BIG_VARINT, "above 2^64-1"},
+      {LEN_PAST_END, "past the end"},
       {TRUNCATED, "truncated varint"},
   };
   pb_t m;

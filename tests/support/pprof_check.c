@@ -1,7 +1,7 @@
 /* Strict profile.proto decoder for tests. Written from the field numbers of
  * pprof's proto/profile.proto and the protobuf wire format, sharing no code
  * with the encoder it checks. */
-#include "pprof_check.h"
+#include "pprof_check_int.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -9,223 +9,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef const unsigned char *bp;
-typedef struct { bp p, end; } rd_t;
-typedef struct { bp p; size_t n; } span_t;
-
-typedef struct { uint64_t id; size_t line0, nlines; } loc_t;
-typedef struct { uint64_t id, name; } fn_t;
-
-typedef struct {
-  bp base;
-  pprof_result_t *r;
-  span_t *str;
-  size_t nstr, cstr;
-  uint64_t *idx; /* every string index seen, checked once all are known */
-  size_t nidx, cidx;
-  span_t *samples;
-  size_t nsamples, csamples;
-  uint64_t *maps;
-  size_t nmaps, cmaps;
-  loc_t *locs;
-  size_t nlocs, clocs;
-  uint64_t *lines; /* per location line: function id */
-  size_t nlines, clines;
-  fn_t *fns;
-  size_t nfns, cfns;
-  uint64_t *vt; /* sample types: type, unit pairs */
-  size_t nvt, cvt;
-  uint64_t *sids, *svals; /* the sample being read */
-  size_t nsids, csids, nsvals, csvals;
-  int have_period_type;
-  uint64_t pt_type, pt_unit;
-  pprof_stack_t *st;
-  size_t nst, cst;
-} ctx_t;
-
-static int fail(ctx_t *c, bp at, const char *fmt, ...) {
-  va_list ap;
-  int k = snprintf(c->r->error, sizeof c->r->error, "offset %td: ",
-                   at ? at - c->base : 0);
-  va_start(ap, fmt);
-  vsnprintf(c->r->error + k, sizeof c->r->error - (size_t)k, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
-/* Appends one element to a growable array: a pointer to it, NULL if out of
- * memory. */
-static void *push(void *arrp, size_t *n, size_t *cap, size_t elem) {
-  void **arr = arrp;
-  if (*n == *cap) {
-    size_t c = *cap ? *cap * 2 : 16;
-    void *q = realloc(*arr, c * elem);
-    if (!q)
-      return NULL;
-    *arr = q;
-    *cap = c;
-  }
-  return (char *)*arr + (*n)++ * elem;
-}
-#define PUSH(c, f) push(&(c)->f, &(c)->n##f, &(c)->c##f, sizeof *(c)->f)
-
-/* --- wire format ------------------------------------------------------- */
-
-static int varint(ctx_t *c, rd_t *r, uint64_t *v) {
-  uint64_t x = 0;
-  bp at = r->p;
-  for (int i = 0; i < 10; i++) {
-    if (r->p == r->end)
-      return fail(c, at, "truncated varint");
-    unsigned b = *r->p++;
-    if (i == 9 && b > 1) /* a continuation bit, or bits past 2^64 */
-      return fail(c, at, "varint longer than 10 bytes or above 2^64-1");
-    x |= (uint64_t)(b & 0x7f) << (7 * i);
-    if (!(b & 0x80)) {
-      *v = x;
-      return 0;
-    }
-  }
-  return -1; /* not reached: the 10th byte ends it or fails */
-}
-
-/* Reads a key; *f the field number, *wt the wire type (0, 1, 2 or 5). */
-static int key(ctx_t *c, rd_t *r, unsigned *f, unsigned *wt) {
-  uint64_t k;
-  bp at = r->p;
-  if (varint(c, r, &k))
-    return -1;
-  *wt = (unsigned)(k & 7);
-  if (k >> 3 == 0 || k >> 3 > 0x1fffffff)
-    return fail(c, at, "field number %llu out of range",
-                (unsigned long long)(k >> 3));
-  if (*wt != 0 && *wt != 1 && *wt != 2 && *wt != 5)
-    return fail(c, at, "wire type %u (groups or invalid) not allowed", *wt);
-  *f = (unsigned)(k >> 3);
-  return 0;
-}
-
-/* The value of a field of wire type wt: *v for varint/fixed, *s for LEN. */
-static int value(ctx_t *c, rd_t *r, unsigned wt, uint64_t *v, span_t *s) {
-  bp at = r->p;
-  size_t room = (size_t)(r->end - r->p);
-  if (wt == 0)
-    return varint(c, r, v);
-  if (wt == 1 || wt == 5) {
-    size_t n = wt == 1 ? 8 : 4;
-    if (room < n)
-      return fail(c, at, "truncated fixed%zu", n * 8);
-    r->p += n;
-    *v = 0;
-    return 0;
-  }
-  if (varint(c, r, v))
-    return -1;
-  if (*v > (uint64_t)(r->end - r->p))
-    return fail(c, at, "length %llu runs past the end of its message",
-                (unsigned long long)*v);
-  s->p = r->p;
-  s->n = (size_t)*v;
-  r->p += s->n;
-  return 0;
-}
-
-/* Wire type required by known field f of a message whose scalars are
- * listed in `scalar` (one char per field number from 1: 'v' varint,
- * 'r' repeated varint, packed or not, 'm' message/string); 'x' unknown. */
-static int want(ctx_t *c, bp at, const char *spec, unsigned f, unsigned wt) {
-  char k = f <= strlen(spec) ? spec[f - 1] : 'x';
-  if (k == 'x' || (k == 'v' && wt == 0) || (k == 'm' && wt == 2) ||
-      (k == 'r' && (wt == 0 || wt == 2)))
-    return 0;
-  return fail(c, at, "field %u has wire type %u", f, wt);
-}
-
-/* Calls each(c, v) for a repeated varint field: one value or a packed run. */
-static int repeated(ctx_t *c, unsigned wt, uint64_t v, span_t s,
-                    int (*each)(ctx_t *, uint64_t, void *), void *arg) {
-  if (wt == 0)
-    return each(c, v, arg);
-  rd_t r = {s.p, s.p + s.n};
-  while (r.p < r.end)
-    if (varint(c, &r, &v) || each(c, v, arg))
-      return -1;
-  return 0;
-}
-
-typedef struct { unsigned f, wt; uint64_t v; span_t s; } fld_t;
-
-/* The next field of a message into *d: 1, 0 at its end, -1 if invalid.
- * spec as in want(). */
-static int next(ctx_t *c, rd_t *r, const char *spec, fld_t *d) {
-  if (r->p == r->end)
-    return 0;
-  bp at = r->p;
-  d->v = 0;
-  d->s = (span_t){NULL, 0};
-  if (key(c, r, &d->f, &d->wt) || want(c, at, spec, d->f, d->wt) ||
-      value(c, r, d->wt, &d->v, &d->s))
-    return -1;
-  return 1;
-}
-
-#define RD(m) ((rd_t){(m).p, (m).p + (m).n})
-
-static int str_idx(ctx_t *c, uint64_t v) {
-  uint64_t *p = PUSH(c, idx);
-  if (!p)
-    return fail(c, NULL, "out of memory");
-  *p = v;
-  return 0;
-}
-
-static int utf8_ok(bp s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned b = s[i];
-    size_t k = b < 0x80 ? 1 : b >= 0xC2 && b <= 0xDF ? 2
-               : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
-    if (!k || k > n - i)
-      return 0;
-    for (size_t j = 1; j < k; j++)
-      if ((s[i + j] & 0xC0) != 0x80)
-        return 0;
-    if ((b == 0xE0 && s[i + 1] < 0xA0) || (b == 0xED && s[i + 1] > 0x9F) ||
-        (b == 0xF0 && s[i + 1] < 0x90) || (b == 0xF4 && s[i + 1] > 0x8F))
-      return 0;
-    i += k;
-  }
-  return 1;
-}
-
 /* --- messages ---------------------------------------------------------- */
 
 static int value_type(ctx_t *c, span_t m, uint64_t *type, uint64_t *unit) {
   rd_t r = RD(m);
-  fld_t d;
+  pprof_fld_t d;
   int k;
   *type = *unit = 0;
-  while ((k = next(c, &r, "vv", &d)) > 0) {
+  while ((k = pc_next(c, &r, "vv", &d)) > 0) {
     if (d.f == 1)
       *type = d.v;
     else if (d.f == 2)
       *unit = d.v;
   }
-  return k < 0 || str_idx(c, *type) || str_idx(c, *unit) ? -1 : 0;
+  return k < 0 || pc_str_idx(c, *type) || pc_str_idx(c, *unit) ? -1 : 0;
 }
 
 static int mapping(ctx_t *c, span_t m) {
   rd_t r = RD(m);
-  fld_t d;
+  pprof_fld_t d;
   int k;
   uint64_t *id = PUSH(c, maps);
   if (!id)
-    return fail(c, m.p, "out of memory");
+    return pc_fail(c, m.p, "out of memory");
   *id = 0;
   /* id, start, limit, offset, filename, build_id, has_* x4 */
-  while ((k = next(c, &r, "vvvvvvvvvv", &d)) > 0) {
+  while ((k = pc_next(c, &r, "vvvvvvvvvv", &d)) > 0) {
     if (d.f == 1)
       *id = d.v;
-    else if ((d.f == 5 || d.f == 6) && str_idx(c, d.v))
+    else if ((d.f == 5 || d.f == 6) && pc_str_idx(c, d.v))
       return -1;
   }
   return k;
@@ -233,14 +45,14 @@ static int mapping(ctx_t *c, span_t m) {
 
 static int location(ctx_t *c, span_t m) {
   rd_t r = RD(m), lr;
-  fld_t d, e;
+  pprof_fld_t d, e;
   int k, j;
   loc_t *l = PUSH(c, locs);
   if (!l)
-    return fail(c, m.p, "out of memory");
+    return pc_fail(c, m.p, "out of memory");
   *l = (loc_t){0, c->nlines, 0};
   uint64_t map = 0;
-  while ((k = next(c, &r, "vvvmv", &d)) > 0) {
+  while ((k = pc_next(c, &r, "vvvmv", &d)) > 0) {
     if (d.f == 1) {
       l->id = d.v;
     } else if (d.f == 2) {
@@ -248,13 +60,13 @@ static int location(ctx_t *c, span_t m) {
     } else if (d.f == 4) { /* Line: function_id, line, column */
       uint64_t fid = 0, *p;
       lr = RD(d.s);
-      while ((j = next(c, &lr, "vvv", &e)) > 0)
+      while ((j = pc_next(c, &lr, "vvv", &e)) > 0)
         if (e.f == 1)
           fid = e.v;
       if (j < 0)
         return -1;
       if (!(p = PUSH(c, lines)))
-        return fail(c, m.p, "out of memory");
+        return pc_fail(c, m.p, "out of memory");
       *p = fid;
       l = &c->locs[c->nlocs - 1];
       l->nlines++;
@@ -266,26 +78,26 @@ static int location(ctx_t *c, span_t m) {
     if (c->maps[i] == map)
       map = 0;
   if (map)
-    return fail(c, m.p, "location %llu: no mapping %llu",
-                (unsigned long long)l->id, (unsigned long long)map);
+    return pc_fail(c, m.p, "location %llu: no mapping %llu",
+                   (unsigned long long)l->id, (unsigned long long)map);
   return 0;
 }
 
 static int function(ctx_t *c, span_t m) {
   rd_t r = RD(m);
-  fld_t d;
+  pprof_fld_t d;
   int k;
   fn_t *fn = PUSH(c, fns);
   if (!fn)
-    return fail(c, m.p, "out of memory");
+    return pc_fail(c, m.p, "out of memory");
   *fn = (fn_t){0, 0};
   /* id, name, system_name, filename, start_line */
-  while ((k = next(c, &r, "vvvvv", &d)) > 0) {
+  while ((k = pc_next(c, &r, "vvvvv", &d)) > 0) {
     if (d.f == 1)
       fn->id = d.v;
     else if (d.f == 2)
       fn->name = d.v;
-    if (d.f >= 2 && d.f <= 4 && str_idx(c, d.v))
+    if (d.f >= 2 && d.f <= 4 && pc_str_idx(c, d.v))
       return -1;
   }
   return k;
@@ -293,28 +105,28 @@ static int function(ctx_t *c, span_t m) {
 
 static int each_idx(ctx_t *c, uint64_t v, void *arg) {
   (void)arg;
-  return str_idx(c, v);
+  return pc_str_idx(c, v);
 }
 
 /* Top level: everything but samples, which need the tables. */
 static int profile(ctx_t *c, span_t m) {
   rd_t r = RD(m);
-  fld_t d;
+  pprof_fld_t d;
   int k;
   /* 1-14: sample_type, sample, mapping, location, function, string_table,
    * drop_frames, keep_frames, time, duration, period_type, period,
    * comment, default_sample_type */
-  while ((k = next(c, &r, "mmmmmmvvvvmvrv", &d)) > 0) {
+  while ((k = pc_next(c, &r, "mmmmmmvvvvmvrv", &d)) > 0) {
     int rc = 0;
     if (d.f == 1) {
       uint64_t *t = PUSH(c, vt), *u = t ? PUSH(c, vt) : NULL;
       if (u) /* t may have moved */
         rc = value_type(c, d.s, &c->vt[c->nvt - 2], &c->vt[c->nvt - 1]);
       else
-        rc = fail(c, d.s.p, "out of memory");
+        rc = pc_fail(c, d.s.p, "out of memory");
     } else if (d.f == 2) {
       span_t *p = PUSH(c, samples);
-      rc = p ? (*p = d.s, 0) : fail(c, d.s.p, "out of memory");
+      rc = p ? (*p = d.s, 0) : pc_fail(c, d.s.p, "out of memory");
     } else if (d.f == 3) {
       rc = mapping(c, d.s);
     } else if (d.f == 4) {
@@ -323,12 +135,12 @@ static int profile(ctx_t *c, span_t m) {
       rc = function(c, d.s);
     } else if (d.f == 6) {
       span_t *p = PUSH(c, str);
-      rc = !p ? fail(c, d.s.p, "out of memory")
-           : !utf8_ok(d.s.p, d.s.n)
-               ? fail(c, d.s.p, "string %zu is not UTF-8", c->nstr - 1)
+      rc = !p ? pc_fail(c, d.s.p, "out of memory")
+           : !pc_utf8_ok(d.s.p, d.s.n)
+               ? pc_fail(c, d.s.p, "string %zu is not UTF-8", c->nstr - 1)
                : (*p = d.s, 0);
     } else if (d.f == 7 || d.f == 8 || d.f == 14) {
-      rc = str_idx(c, d.v);
+      rc = pc_str_idx(c, d.v);
     } else if (d.f == 9) {
       c->r->time_nanos = (long long)d.v;
     } else if (d.f == 10) {
@@ -339,7 +151,7 @@ static int profile(ctx_t *c, span_t m) {
     } else if (d.f == 12) {
       c->r->period = (long long)d.v;
     } else if (d.f == 13) {
-      rc = repeated(c, d.wt, d.v, d.s, each_idx, NULL);
+      rc = pc_repeated(c, d.wt, d.v, d.s, each_idx, NULL);
     }
     if (rc)
       return -1;
@@ -359,10 +171,10 @@ static int check_ids(ctx_t *c, const char *kind, uint64_t *ids, size_t n) {
   qsort(ids, n, sizeof *ids, cmp_u64);
   for (size_t i = 0; i < n; i++) {
     if (ids[i] == 0)
-      return fail(c, NULL, "a %s has id 0", kind);
+      return pc_fail(c, NULL, "a %s has id 0", kind);
     if (i && ids[i] == ids[i - 1])
-      return fail(c, NULL, "two %ss have id %llu", kind,
-                  (unsigned long long)ids[i]);
+      return pc_fail(c, NULL, "two %ss have id %llu", kind,
+                     (unsigned long long)ids[i]);
   }
   return 0;
 }
@@ -376,7 +188,8 @@ static int cmp_fn(const void *a, const void *b) {
 
 static const loc_t *find_loc(const ctx_t *c, uint64_t id) {
   loc_t key = {id, 0, 0};
-  return !c->nlocs ? NULL : bsearch(&key, c->locs, c->nlocs, sizeof key, cmp_loc);
+  return !c->nlocs ? NULL
+                   : bsearch(&key, c->locs, c->nlocs, sizeof key, cmp_loc);
 }
 static const fn_t *find_fn(const ctx_t *c, uint64_t id) {
   fn_t key = {id, 0};
@@ -385,18 +198,18 @@ static const fn_t *find_fn(const ctx_t *c, uint64_t id) {
 
 static int tables(ctx_t *c) {
   if (c->nstr == 0 || c->str[0].n != 0)
-    return fail(c, NULL, "string_table[0] is not \"\"");
+    return pc_fail(c, NULL, "string_table[0] is not \"\"");
   for (size_t i = 0; i < c->nidx; i++)
     if (c->idx[i] >= c->nstr)
-      return fail(c, NULL, "string index %llu >= %zu strings",
-                  (unsigned long long)c->idx[i], c->nstr);
+      return pc_fail(c, NULL, "string index %llu >= %zu strings",
+                     (unsigned long long)c->idx[i], c->nstr);
   if (c->nvt == 0)
-    return fail(c, NULL, "no sample_type");
+    return pc_fail(c, NULL, "no sample_type");
   if (!c->have_period_type)
-    return fail(c, NULL, "no period_type");
+    return pc_fail(c, NULL, "no period_type");
   uint64_t *ids = malloc((c->nmaps + c->nlocs + c->nfns + 1) * sizeof *ids);
   if (!ids)
-    return fail(c, NULL, "out of memory");
+    return pc_fail(c, NULL, "out of memory");
   for (size_t i = 0; i < c->nmaps; i++)
     ids[i] = c->maps[i];
   int rc = check_ids(c, "mapping", ids, c->nmaps);
@@ -415,8 +228,8 @@ static int tables(ctx_t *c) {
     qsort(c->fns, c->nfns, sizeof *c->fns, cmp_fn);
   for (size_t i = 0; i < c->nlines; i++)
     if (!find_fn(c, c->lines[i]))
-      return fail(c, NULL, "a line refers to function %llu, which is absent",
-                  (unsigned long long)c->lines[i]);
+      return pc_fail(c, NULL, "a line refers to function %llu, which is absent",
+                     (unsigned long long)c->lines[i]);
   return 0;
 }
 
@@ -425,7 +238,7 @@ static int tables(ctx_t *c) {
 static int push_id(ctx_t *c, uint64_t v, void *arg) {
   uint64_t *p = arg ? PUSH(c, svals) : PUSH(c, sids);
   if (!p)
-    return fail(c, NULL, "out of memory");
+    return pc_fail(c, NULL, "out of memory");
   *p = v;
   return 0;
 }
@@ -445,26 +258,26 @@ static void cat(char *buf, size_t *o, bp s, size_t n) {
 static int sample(ctx_t *c, span_t m, unsigned flags) {
   static const char nothread[] = "[no thread]";
   rd_t r = RD(m), lr;
-  fld_t d, e;
+  pprof_fld_t d, e;
   int k, j;
   span_t thread = {(bp)nothread, sizeof nothread - 1};
   c->nsids = c->nsvals = 0;
-  while ((k = next(c, &r, "rrm", &d)) > 0) {
+  while ((k = pc_next(c, &r, "rrm", &d)) > 0) {
     if (d.f == 1 || d.f == 2) {
-      if (repeated(c, d.wt, d.v, d.s, push_id, d.f == 2 ? c : NULL))
+      if (pc_repeated(c, d.wt, d.v, d.s, push_id, d.f == 2 ? c : NULL))
         return -1;
     } else if (d.f == 3) { /* Label: key, str, num, num_unit */
       uint64_t lab[5] = {0};
       lr = RD(d.s);
-      while ((j = next(c, &lr, "vvvv", &e)) > 0)
+      while ((j = pc_next(c, &lr, "vvvv", &e)) > 0)
         if (e.f <= 4)
           lab[e.f] = e.v;
       if (j < 0)
         return -1;
       for (int i = 1; i <= 4; i++)
         if (i != 3 && lab[i] >= c->nstr)
-          return fail(c, d.s.p, "label string index %llu out of range",
-                      (unsigned long long)lab[i]);
+          return pc_fail(c, d.s.p, "label string index %llu out of range",
+                         (unsigned long long)lab[i]);
       if (is_str(c, lab[1], "thread") && lab[2])
         thread = c->str[lab[2]];
     }
@@ -472,14 +285,14 @@ static int sample(ctx_t *c, span_t m, unsigned flags) {
   if (k < 0)
     return -1;
   if (c->nsvals != c->nvt / 2)
-    return fail(c, m.p, "sample has %zu values for %zu sample types",
-                c->nsvals, c->nvt / 2);
+    return pc_fail(c, m.p, "sample has %zu values for %zu sample types",
+                   c->nsvals, c->nvt / 2);
   size_t len = flags & PPROF_CHECK_THREAD_ROOT ? thread.n + 1 : 1;
   for (size_t i = 0; i < c->nsids; i++) {
     const loc_t *l = find_loc(c, c->sids[i]);
     if (!l)
-      return fail(c, m.p, "sample refers to location %llu, which is absent",
-                  (unsigned long long)c->sids[i]);
+      return pc_fail(c, m.p, "sample refers to location %llu, which is absent",
+                     (unsigned long long)c->sids[i]);
     for (size_t x = 0; x < l->nlines; x++)
       len += c->str[find_fn(c, c->lines[l->line0 + x])->name].n + 1;
   }
@@ -487,7 +300,7 @@ static int sample(ctx_t *c, span_t m, unsigned flags) {
   char *text = st ? malloc(len) : NULL;
   if (!text) {
     c->nst -= st != NULL;
-    return fail(c, m.p, "out of memory");
+    return pc_fail(c, m.p, "out of memory");
   }
   size_t o = 0;
   if (flags & PPROF_CHECK_THREAD_ROOT)
@@ -609,9 +422,9 @@ int pprof_check_file(const char *path, unsigned flags, pprof_result_t *r) {
 
 const pprof_stack_t *pprof_find(const pprof_result_t *r, const char *stack) {
   pprof_stack_t key = {(char *)stack, 0, 0};
-  return r->nstacks ? bsearch(&key, r->stacks, r->nstacks, sizeof key,
-                              cmp_stack)
-                    : NULL;
+  return r->nstacks
+             ? bsearch(&key, r->stacks, r->nstacks, sizeof key, cmp_stack)
+             : NULL;
 }
 
 void pprof_result_free(pprof_result_t *r) {

@@ -35,8 +35,7 @@ enum {
  * each sample holding one value per sample type, at least one sample type,
  * period_type present. Returns 0 and fills *r (free with pprof_result_free)
  * or -1 with r->error set (r holds nothing to free then). */
-int pprof_check(const void *buf, size_t len, unsigned flags,
-                pprof_result_t *r);
+int pprof_check(const void *buf, size_t len, unsigned flags, pprof_result_t *r);
 
 /* Same on a whole file; -1 with r->error set if it cannot be read. */
 int pprof_check_file(const char *path, unsigned flags, pprof_result_t *r);
