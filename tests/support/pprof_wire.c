@@ -54,7 +54,7 @@ static int pc_varint(ctx_t *c, rd_t *r, uint64_t *v) {
 
 /* Reads a key; *f the field number, *wt the wire type (0, 1, 2 or 5). */
 static int pc_key(ctx_t *c, rd_t *r, unsigned *f, unsigned *wt) {
-  uint64_t k;
+  uint64_t k = 0;
   bp at = r->p;
   if (pc_varint(c, r, &k))
     return -1;
