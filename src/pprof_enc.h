@@ -15,20 +15,21 @@
  * has_functions/filenames/line_numbers set, so no reader tries to symbolize
  * addresses); every location has address 0, mapping 1 and one line.
  *
- * Memory: a fixed 64 KiB output buffer plus the interned tables, about
- * 40 bytes per distinct string + its bytes, 32 per function and 32 per
- * location (hash slots included). It never grows with the number or depth
- * of samples, and finish allocates nothing.
+ * Memory: a fixed 64 KiB output buffer plus the interned tables: 16 bytes
+ * per distinct string plus its bytes, 24 per function, 24 per location,
+ * and 8 to 16 bytes of hash index per entry (arrays grow by doubling, so up
+ * to twice that). It never grows with the number or depth of samples, and
+ * finish allocates nothing. 400 frame names take 119 KB in all.
  *
  * Errors are negative errno values. Allocation failure: function/location
- * return 0 and change nothing; a sample with a 0 or unknown location id,
+ * return 0 (a string interned on the way may stay, unused); a sample with a 0 or unknown location id,
  * or whose thread label cannot be interned, is not written (-EINVAL /
  * -ENOMEM, counted in dropped). What was written stays a valid profile.
  * The first write error (the writer's -errno; 0 bytes three times is -EIO)
  * is sticky: every later sample/finish returns it; the file is then cut.
  *
- * Strings must be UTF-8 (proto3 requires it); invalid bytes are replaced by
- * `?` when a string is interned. Not thread-safe: one owner at a time. */
+ * Strings are written as UTF-8 (proto3 requires it): invalid bytes are
+ * replaced by `?` when a string is interned. Not thread-safe: one owner at a time. */
 
 #include <cflame.h>
 

@@ -426,6 +426,97 @@ static void test_pprof_check_rules(void **state) {
   }
 }
 
+/* --- allocation failure ----------------------------------------------- */
+
+/* The encoder's sources are compiled with support/failalloc.h forced in. */
+#undef malloc
+#undef calloc
+#undef realloc
+long failalloc_at = -1, failalloc_count;
+int failalloc_once;
+
+static int fail_now(void) {
+  long k = failalloc_count++;
+  return failalloc_at >= 0 &&
+         (failalloc_once ? k == failalloc_at : k >= failalloc_at);
+}
+void *failalloc_malloc(size_t n) {
+  return fail_now() ? NULL : malloc(n);
+}
+void *failalloc_calloc(size_t n, size_t size) {
+  return fail_now() ? NULL : calloc(n, size);
+}
+void *failalloc_realloc(void *p, size_t n) {
+  return fail_now() ? NULL : realloc(p, n);
+}
+
+#define NALLOC 600
+
+/* Builds a profile with allocation number `at` failing; returns how many
+ * allocations were made. Whatever fails, finish succeeds, the file is
+ * valid and holds exactly the samples that were accepted. */
+static long alloc_run(long at, int once) {
+  memout_t m = {0};
+  failalloc_count = 0;
+  failalloc_at = at;
+  failalloc_once = once;
+  cflame__pprof_t *p = cflame__pprof_open(memout_write, &m);
+  if (!p) {
+    failalloc_at = -1;
+    assert_int_equal(m.len, 0);
+    return failalloc_count;
+  }
+  long long ok = 0, ok_wall = 0;
+  for (int i = 0; i < NALLOC; i++) {
+    char name[32], thread[16];
+    snprintf(name, sizeof name, "fn_%d", i);
+    snprintf(thread, sizeof thread, "t%d", i % 50);
+    uint64_t f = cflame__pprof_function(p, name, strlen(name), "f.c", i);
+    uint64_t root = cflame__pprof_location(
+        p, cflame__pprof_function(p, "root", 4, NULL, 0), 0);
+    const uint64_t st[2] = {cflame__pprof_location(p, f, i % 7), root};
+    int rc = cflame__pprof_sample(p, st, 2, 1, i + 1, thread);
+    if (rc == 0) {
+      ok++;
+      ok_wall += i + 1;
+    } else if (rc == -EINVAL) {
+      assert_true(st[0] == 0 || st[1] == 0);
+    } else {
+      assert_int_equal(rc, -ENOMEM);
+    }
+  }
+  long before_finish = failalloc_count;
+  assert_int_equal(cflame__pprof_finish(p, 1, 2), 0);
+  assert_int_equal(failalloc_count, before_finish); /* finish allocates not */
+  long n = failalloc_count;
+  failalloc_at = -1;
+  cflame__pprof_stats_t s;
+  cflame__pprof_stats(p, &s);
+  assert_int_equal(s.samples, ok);
+  assert_int_equal(s.dropped, NALLOC - ok);
+  pprof_result_t r;
+  decode(&m, 0, &r);
+  assert_int_equal(r.samples, ok);
+  long long wall = 0;
+  for (size_t i = 0; i < r.nstacks; i++)
+    wall += r.stacks[i].wall;
+  assert_int_equal(wall, ok_wall);
+  pprof_result_free(&r);
+  cflame__pprof_close(p);
+  memout_free(&m);
+  return n;
+}
+
+static void test_pprof_alloc_failures(void **state) {
+  (void)state;
+  long total = alloc_run(-1, 0);
+  assert_true(total > 10); /* the tables grew several times */
+  for (long at = 0; at <= total; at++) {
+    alloc_run(at, 1); /* one allocation fails */
+    alloc_run(at, 0); /* that one and every later one */
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pprof_empty_bytes),
@@ -435,6 +526,7 @@ int main(void) {
       cmocka_unit_test(test_pprof_zero_writes_are_eio),
       cmocka_unit_test(test_pprof_restart),
       cmocka_unit_test(test_pprof_check_rules),
+      cmocka_unit_test(test_pprof_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
