@@ -12,7 +12,7 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 mkdir -p "$dir"
 # go needs a writable HOME and build cache, which CI may not have.
-export HOME="$dir" GOCACHE="$dir/gocache" GOFLAGS=-mod=mod LC_ALL=C
+export HOME="$dir" GOCACHE="$dir/gocache" LC_ALL=C
 "$sample" "$dir/sample.pb" "$dir/expected.tsv"
 "$validate" --pprof "$dir/sample.pb"
 # -symbolize=none: by default pprof "demangles" names, dropping <...> parts
