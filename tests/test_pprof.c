@@ -277,6 +277,41 @@ static void test_pprof_restart(void **state) {
   memout_free(&m);
 }
 
+/* The check that pprof and folded outputs of one run agree. */
+static void test_pprof_compare_folded(void **state) {
+  (void)state;
+  memout_t m = {0};
+  cflame__pprof_t *p = cflame__pprof_open(memout_write, &m);
+  uint64_t mn = loc(p, "main"), a = loc(p, "a");
+  const uint64_t ma[] = {a, mn};
+  assert_int_equal(cflame__pprof_sample(p, &mn, 1, 1, 7, "main"), 0);
+  assert_int_equal(cflame__pprof_sample(p, ma, 2, 2, 100, "main"), 0);
+  assert_int_equal(cflame__pprof_sample(p, ma, 2, 1, 0, "w"), 0); /* 0 ns */
+  assert_int_equal(cflame__pprof_finish(p, 0, 0), 0);
+  pprof_result_t r;
+  decode(&m, PPROF_CHECK_THREAD_ROOT, &r);
+  static const struct {
+    const char *folded, *diff; /* diff NULL: they agree */
+  } cases[] = {
+      {"main;main 7\nmain;main;a 100\n", NULL},
+      {"main;main;a 60\nmain;main 7\nmain;main;a 40\n", NULL}, /* summed */
+      {"main;main 7\nmain;main;a 101\n", "wall 100 in the profile, 101"},
+      {"main;main;a 100\n", "\"main;main\" (wall 7) is not in the folded"},
+      {"main;main 7\nmain;main;a 100\nw;x 1\n", "\"w;x\" (1) is not in"},
+      {"main;main 7\nmain;main;a\n", "line 2 has no count"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char msg[256] = "";
+    int rc = pprof_compare_folded(&r, cases[i].folded, strlen(cases[i].folded),
+                                  msg, sizeof msg);
+    if (!cases[i].diff ? rc != 0 : rc != -1 || !strstr(msg, cases[i].diff))
+      fail_msg("case %zu: rc %d, \"%s\"", i, rc, msg);
+  }
+  pprof_result_free(&r);
+  cflame__pprof_close(p);
+  memout_free(&m);
+}
+
 /* --- allocation failure ----------------------------------------------- */
 
 /* The encoder's sources are compiled with support/failalloc.h forced in. */
@@ -376,6 +411,7 @@ int main(void) {
       cmocka_unit_test(test_pprof_write_errors),
       cmocka_unit_test(test_pprof_zero_writes_are_eio),
       cmocka_unit_test(test_pprof_restart),
+      cmocka_unit_test(test_pprof_compare_folded),
       cmocka_unit_test(test_pprof_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

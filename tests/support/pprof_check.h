@@ -43,6 +43,15 @@ int pprof_check_file(const char *path, unsigned flags, pprof_result_t *r);
 /* The stack `stack` in r, or NULL. */
 const pprof_stack_t *pprof_find(const pprof_result_t *r, const char *stack);
 
+/* Compares r's wall totals per stack with folded text buf[0..len) (lines
+ * "stack count", repeated stacks summed): decode with
+ * PPROF_CHECK_THREAD_ROOT, since the folded root frame is the thread. A
+ * stack whose wall is 0 may be absent from the folded text (it never holds
+ * a 0). Returns 0 if they agree, else -1 with the first difference in msg
+ * (capacity cap). */
+int pprof_compare_folded(const pprof_result_t *r, const char *buf, size_t len,
+                         char *msg, size_t cap);
+
 /* Frees what pprof_check allocated in r; safe twice. */
 void pprof_result_free(pprof_result_t *r);
 
