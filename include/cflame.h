@@ -291,12 +291,26 @@ static inline cflame_field_t cflame__f_str(const char *k, const char *x) {
   return f;
 }
 
-#define CFLAME_I64(k, x) cflame__f_i64((k), (int64_t)(x))
-#define CFLAME_U64(k, x) cflame__f_u64((k), (uint64_t)(x))
-#define CFLAME_F64(k, x) cflame__f_f64((k), (double)(x))
+/* C casts in C; in C++ the same conversions without old-style casts, so
+ * that user code built with -Wold-style-cast stays quiet. */
+#ifdef __cplusplus
+#define CFLAME__CAST(T, x) (static_cast<T>(x))
+#define CFLAME__NULL nullptr
+#else
+#define CFLAME__CAST(T, x) ((T)(x))
+#define CFLAME__NULL NULL
+#endif
+
+#define CFLAME_I64(k, x) cflame__f_i64((k), CFLAME__CAST(int64_t, x))
+#define CFLAME_U64(k, x) cflame__f_u64((k), CFLAME__CAST(uint64_t, x))
+#define CFLAME_F64(k, x) cflame__f_f64((k), CFLAME__CAST(double, x))
 #define CFLAME_BOOL(k, x) cflame__f_bool((k), (x) ? true : false)
 #define CFLAME_STR(k, x) cflame__f_str((k), (x))
-/* Picks the field type from the value's C type. */
+/* Picks the field type from the value's C type (C++: by overloading, with
+ * the same choices; see cflame::detail::field below). */
+#ifdef __cplusplus
+#define CFLAME_FIELD(k, x) ::cflame::detail::field((k), (x))
+#else
 #define CFLAME_FIELD(k, x)                                                     \
   _Generic((x),                                                                \
       _Bool: cflame__f_bool,                                                   \
@@ -310,6 +324,7 @@ static inline cflame_field_t cflame__f_str(const char *k, const char *x) {
       unsigned long: cflame__f_u64,                                            \
       unsigned long long: cflame__f_u64,                                       \
       default: cflame__f_i64)((k), (x))
+#endif
 
 /* --- levels and filters ------------------------------------------------ */
 
@@ -415,7 +430,7 @@ CFLAME_API int cflame_fmt_writer(cflame_write_fn fn, void *ctx,
 #ifdef CFLAME_TARGET
 #define CFLAME__TARGET CFLAME_TARGET
 #else
-#define CFLAME__TARGET NULL
+#define CFLAME__TARGET CFLAME__NULL
 #endif
 
 /* Callsites below this level are compiled out (CFLAME_TRACE keeps all). */
@@ -429,9 +444,83 @@ static inline cflame_token_t cflame__name_check(const char *name) {
   return 0;
 }
 
+#ifdef __cplusplus
+/* C++ has no compound literals: a field list is a temporary aggregate that
+ * lives until the end of the full expression, and its length is counted in
+ * an unevaluated sizeof, so it stays a compile-time constant. */
+extern "C++" {
+namespace cflame {
+namespace detail {
+template <size_t N> struct fields {
+  cflame_field_t a[N];
+  const cflame_field_t *data() const noexcept { return a; }
+};
+template <typename... T> char (&count(const T &...))[sizeof...(T)];
+
+/* CFLAME_FIELD: the types _Generic picks in C. */
+inline cflame_field_t field(const char *k, bool x) noexcept {
+  return cflame__f_bool(k, x);
+}
+inline cflame_field_t field(const char *k, const char *x) noexcept {
+  return cflame__f_str(k, x);
+}
+inline cflame_field_t field(const char *k, double x) noexcept {
+  return cflame__f_f64(k, x);
+}
+inline cflame_field_t field(const char *k, float x) noexcept {
+  return cflame__f_f64(k, static_cast<double>(x));
+}
+inline cflame_field_t field(const char *k, long double x) noexcept {
+  return cflame__f_f64(k, static_cast<double>(x));
+}
+#define CFLAME__FIELD_INT(T, f, U)                                             \
+  inline cflame_field_t field(const char *k, T x) noexcept {                   \
+    return f(k, static_cast<U>(x));                                            \
+  }
+CFLAME__FIELD_INT(char, cflame__f_i64, int64_t)
+CFLAME__FIELD_INT(signed char, cflame__f_i64, int64_t)
+CFLAME__FIELD_INT(short, cflame__f_i64, int64_t)
+CFLAME__FIELD_INT(int, cflame__f_i64, int64_t)
+CFLAME__FIELD_INT(long, cflame__f_i64, int64_t)
+CFLAME__FIELD_INT(long long, cflame__f_i64, int64_t)
+CFLAME__FIELD_INT(unsigned char, cflame__f_u64, uint64_t)
+CFLAME__FIELD_INT(unsigned short, cflame__f_u64, uint64_t)
+CFLAME__FIELD_INT(unsigned int, cflame__f_u64, uint64_t)
+CFLAME__FIELD_INT(unsigned long, cflame__f_u64, uint64_t)
+CFLAME__FIELD_INT(unsigned long long, cflame__f_u64, uint64_t)
+#undef CFLAME__FIELD_INT
+} /* namespace detail */
+
+/* The span of CFLAME_SCOPE / CFLAME_FN in C++: ends it when the scope is
+ * left, by return, break or an exception. Never throws. */
+class scope {
+public:
+  explicit scope(cflame_token_t tok) noexcept : tok_(tok) {}
+  ~scope() {
+    if (tok_)
+      cflame_span_end(tok_);
+  }
+  scope(const scope &) = delete;
+  scope &operator=(const scope &) = delete;
+  /* The token, e.g. for CFLAME_RECORD; 0 if nothing was entered. */
+  cflame_token_t token() const noexcept { return tok_; }
+
+private:
+  cflame_token_t tok_;
+};
+} /* namespace cflame */
+}
+#define CFLAME__NFIELDS(...) sizeof(::cflame::detail::count(__VA_ARGS__))
+#define CFLAME__FARR(...)                                                      \
+  ::cflame::detail::fields<CFLAME__NFIELDS(__VA_ARGS__)>{{__VA_ARGS__}}.data()
+#define CFLAME__NULL_SPAN (static_cast<cflame_span_t *>(nullptr))
+#else
 #define CFLAME__NFIELDS(...)                                                   \
   (sizeof((const cflame_field_t[]){__VA_ARGS__}) / sizeof(cflame_field_t))
-#define CFLAME__FIELDS(...) (const cflame_field_t[]){__VA_ARGS__}, CFLAME__NFIELDS(__VA_ARGS__)
+#define CFLAME__FARR(...) (const cflame_field_t[]){__VA_ARGS__}
+#define CFLAME__NULL_SPAN ((cflame_span_t *)0)
+#endif
+#define CFLAME__FIELDS(...) CFLAME__FARR(__VA_ARGS__), CFLAME__NFIELDS(__VA_ARGS__)
 
 #if CFLAME_ENABLED
 
@@ -495,14 +584,14 @@ static inline int cflame__interest(cflame_callsite_t *cs) {
   do {                                                                         \
     CFLAME__CS(cs, msg, lvl);                                                  \
     if (CFLAME__ON(cs, lvl))                                                   \
-      cflame_event_emit(&cs, (const cflame_field_t[]){__VA_ARGS__},            \
+      cflame_event_emit(&cs, CFLAME__FARR(__VA_ARGS__),                        \
                         CFLAME__NFIELDS(__VA_ARGS__) - 1);                     \
   } while (0)
 /* An event: CFLAME_EVENT(CFLAME_WARN, "slow", CFLAME_I64("ms", ms)).
  * The message must be a string literal or have static storage. */
 #define CFLAME_EVENT(level, ...)                                               \
   CFLAME__EVENT_I(CFLAME__UNIQ(cflame__cs_), level, CFLAME__MSG(__VA_ARGS__, ),\
-                  CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(NULL, 0))
+                  CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(CFLAME__NULL, 0))
 #define CFLAME__MSG(m, ...) m
 #define CFLAME__REST(m, ...) __VA_ARGS__
 #define CFLAME_TRACE_EV(...) CFLAME_EVENT(CFLAME_TRACE, __VA_ARGS__)
@@ -514,6 +603,36 @@ static inline int cflame__interest(cflame_callsite_t *cs) {
 #define CFLAME_FRAME_MARK()                                                    \
   CFLAME_EVENT(CFLAME_INFO, "frame", CFLAME_BOOL("frame_mark", 1))
 
+#ifdef __cplusplus
+/* C++: the registry-span macros are lambdas called in place (any C++11
+ * compiler); CFLAME_SCOPE and CFLAME_FN are cflame::scope objects. */
+#define CFLAME__SPAN_NEW_I(cs, nm, call, ...)                                  \
+  [&]() -> cflame_span_t * {                                                   \
+    CFLAME__CS(cs, nm, CFLAME_INFO);                                           \
+    return CFLAME__ON(cs, CFLAME_INFO)                                         \
+               ? call(&cs, CFLAME__FARR(__VA_ARGS__),                          \
+                      CFLAME__NFIELDS(__VA_ARGS__) - 1)                        \
+               : CFLAME__NULL_SPAN;                                            \
+  }()
+#define CFLAME__SPAN_NEW_CHILD_I(cs, p, nm, ...)                               \
+  [&](cflame_span_t *cflame__p) -> cflame_span_t * {                           \
+    CFLAME__CS(cs, nm, CFLAME_INFO);                                           \
+    return CFLAME__ON(cs, CFLAME_INFO)                                         \
+               ? cflame_span_new_child_of(cflame__p, &cs,                      \
+                                          CFLAME__FARR(__VA_ARGS__),           \
+                                          CFLAME__NFIELDS(__VA_ARGS__) - 1)    \
+               : CFLAME__NULL_SPAN;                                            \
+  }(p)
+#define CFLAME_SPAN_NEW_CHILD_OF(parent, ...)                                  \
+  CFLAME__SPAN_NEW_CHILD_I(CFLAME__UNIQ(cflame__cs_), (parent),                \
+                           CFLAME__MSG(__VA_ARGS__, ),                         \
+                           CFLAME__REST(__VA_ARGS__, )                         \
+                               CFLAME_I64(CFLAME__NULL, 0))
+#define CFLAME__SCOPE_I(nm, cs, tok)                                           \
+  CFLAME__CS(cs, nm, CFLAME_INFO);                                             \
+  ::cflame::scope tok(CFLAME__ON(cs, CFLAME_INFO) ? cflame_callsite_enter(&cs) \
+                                                  : 0)
+#elif defined(__GNUC__) || defined(__clang__)
 #define CFLAME__SPAN_NEW_I(cs, nm, call, ...)                                  \
   __extension__({                                                              \
     CFLAME__CS(cs, nm, CFLAME_INFO);                                           \
@@ -522,17 +641,6 @@ static inline int cflame__interest(cflame_callsite_t *cs) {
                CFLAME__NFIELDS(__VA_ARGS__) - 1)                               \
         : (cflame_span_t *)0;                                                  \
   })
-#if defined(__GNUC__) || defined(__clang__)
-/* A registry span under the current stack: CFLAME_SPAN_NEW("task", f...). */
-#define CFLAME_SPAN_NEW(...)                                                   \
-  CFLAME__SPAN_NEW_I(CFLAME__UNIQ(cflame__cs_), CFLAME__MSG(__VA_ARGS__, ),    \
-                     cflame_span_new,                                          \
-                     CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(NULL, 0))
-/* A registry span with no parent. */
-#define CFLAME_SPAN_NEW_ROOT(...)                                              \
-  CFLAME__SPAN_NEW_I(CFLAME__UNIQ(cflame__cs_), CFLAME__MSG(__VA_ARGS__, ),    \
-                     cflame_span_new_root,                                     \
-                     CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(NULL, 0))
 /* A registry span under `parent`. */
 #define CFLAME_SPAN_NEW_CHILD_OF(parent, ...)                                  \
   __extension__({                                                              \
@@ -559,7 +667,21 @@ static inline void cflame__scope_end(cflame_token_t *tok) {
   CFLAME__CS(cs, nm, CFLAME_INFO);                                             \
   __attribute__((cleanup(cflame__scope_end), unused)) cflame_token_t tok =     \
       CFLAME__ON(cs, CFLAME_INFO) ? cflame_callsite_enter(&cs) : 0
-/* Enters span `name` until the end of the enclosing block (GCC/Clang). */
+#endif
+
+#if defined(__cplusplus) || defined(__GNUC__) || defined(__clang__)
+/* A registry span under the current stack: CFLAME_SPAN_NEW("task", f...). */
+#define CFLAME_SPAN_NEW(...)                                                   \
+  CFLAME__SPAN_NEW_I(CFLAME__UNIQ(cflame__cs_), CFLAME__MSG(__VA_ARGS__, ),    \
+                     cflame_span_new,                                          \
+                     CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(CFLAME__NULL, 0))
+/* A registry span with no parent. */
+#define CFLAME_SPAN_NEW_ROOT(...)                                              \
+  CFLAME__SPAN_NEW_I(CFLAME__UNIQ(cflame__cs_), CFLAME__MSG(__VA_ARGS__, ),    \
+                     cflame_span_new_root,                                     \
+                     CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(CFLAME__NULL, 0))
+/* Enters span `name` until the end of the enclosing block (GCC/Clang, or
+ * any C++ compiler: there it also ends when an exception leaves the block). */
 #define CFLAME_SCOPE(name)                                                     \
   CFLAME__SCOPE_I(name, CFLAME__UNIQ(cflame__cs_), CFLAME__UNIQ(cflame__tok_))
 /* A span named after the enclosing function, until its block ends. */
@@ -569,15 +691,15 @@ static inline void cflame__scope_end(cflame_token_t *tok) {
 #else /* !CFLAME_ENABLED: every macro vanishes, arguments type-checked only */
 
 #define CFLAME_SPAN(tok, name)                                                 \
-  cflame_token_t tok = (cflame_token_t)(0 ? cflame__name_check(name) : 0)
-#define CFLAME_SPAN_L(tok, level, name)                                        \
   cflame_token_t tok =                                                         \
-      (cflame_token_t)(0 ? ((void)(level), cflame__name_check(name)) : 0)
+      CFLAME__CAST(cflame_token_t, 0 ? cflame__name_check(name) : 0)
+#define CFLAME_SPAN_L(tok, level, name)                                        \
+  cflame_token_t tok = CFLAME__CAST(                                           \
+      cflame_token_t, 0 ? ((void)(level), cflame__name_check(name)) : 0)
 #define CFLAME_SPAN_F(tok, name, ...)                                          \
-  cflame_token_t tok = (cflame_token_t)(                                       \
-      0 ? ((void)(const cflame_field_t[]){__VA_ARGS__},                        \
-           cflame__name_check(name))                                           \
-        : 0)
+  cflame_token_t tok = CFLAME__CAST(                                           \
+      cflame_token_t,                                                          \
+      0 ? ((void)CFLAME__FARR(__VA_ARGS__), cflame__name_check(name)) : 0)
 #define CFLAME_SPAN_END(tok)                                                   \
   do {                                                                         \
     if (0) {                                                                   \
@@ -595,8 +717,8 @@ static inline void cflame__scope_end(cflame_token_t *tok) {
     if (0) {                                                                   \
       (void)(level);                                                           \
       (void)cflame__name_check(CFLAME__MSG(__VA_ARGS__, ));                    \
-      (void)(const cflame_field_t[]){CFLAME__REST(__VA_ARGS__, )               \
-                                         CFLAME_I64(NULL, 0)};                 \
+      (void)CFLAME__FARR(CFLAME__REST(__VA_ARGS__, )                           \
+                             CFLAME_I64(CFLAME__NULL, 0));                     \
     }                                                                          \
   } while (0)
 #define CFLAME__MSG(m, ...) m
@@ -611,13 +733,13 @@ static inline void cflame__scope_end(cflame_token_t *tok) {
   } while (0)
 #define CFLAME_SPAN_NEW(...)                                                   \
   (0 ? (cflame__name_check(CFLAME__MSG(__VA_ARGS__, )),                        \
-        (void)(const cflame_field_t[]){CFLAME__REST(__VA_ARGS__, )             \
-                                           CFLAME_I64(NULL, 0)},               \
-        (cflame_span_t *)0)                                                    \
-     : (cflame_span_t *)0)
+        (void)CFLAME__FARR(CFLAME__REST(__VA_ARGS__, )                         \
+                               CFLAME_I64(CFLAME__NULL, 0)),                   \
+        CFLAME__NULL_SPAN)                                                     \
+     : CFLAME__NULL_SPAN)
 #define CFLAME_SPAN_NEW_ROOT(...) CFLAME_SPAN_NEW(__VA_ARGS__)
 #define CFLAME_SPAN_NEW_CHILD_OF(parent, ...)                                  \
-  (0 ? ((void)(parent), CFLAME_SPAN_NEW(__VA_ARGS__)) : (cflame_span_t *)0)
+  (0 ? ((void)(parent), CFLAME_SPAN_NEW(__VA_ARGS__)) : CFLAME__NULL_SPAN)
 #define CFLAME_SCOPE(name) CFLAME__SCOPE_OFF(name, CFLAME__UNIQ(cflame__tok_))
 #define CFLAME__SCOPE_OFF(name, tok)                                           \
   CFLAME_SPAN(tok, name);                                                      \
