@@ -49,5 +49,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "events: %s\n", cflame_strerror(rc));
     return 1;
   }
+  fprintf(stderr, "events: wrote %s\n", path);
   return 0;
 }

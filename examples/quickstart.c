@@ -45,9 +45,9 @@ static int fail(const char *what, int rc) {
 }
 
 int main(int argc, char **argv) {
+  const char *path = argc > 1 ? argv[1] : "quickstart.folded";
   cflame_guard_t *flame, *log; /* folded stacks to a file, events to stderr */
-  int rc = cflame_flame_file(argc > 1 ? argv[1] : "quickstart.folded", NULL,
-                             &flame);
+  int rc = cflame_flame_file(path, NULL, &flame);
   if (rc < 0 || (rc = cflame_fmt_fd(2, NULL, &log)) < 0)
     return fail("setup", rc);
   CFLAME_SPAN(rounds, "rounds");
@@ -58,5 +58,8 @@ int main(int argc, char **argv) {
   }
   CFLAME_SPAN_END(rounds);
   nap(20);
-  return cflame_guard_drop(log) < 0 || cflame_guard_drop(flame) < 0;
+  if ((rc = cflame_guard_drop(log)) < 0 || (rc = cflame_guard_drop(flame)) < 0)
+    return fail("teardown", rc);
+  fprintf(stderr, "quickstart: wrote %s\n", path);
+  return 0;
 }

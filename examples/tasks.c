@@ -89,5 +89,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tasks: %s\n", cflame_strerror(rc));
     return 1;
   }
+  fprintf(stderr, "tasks: wrote %s\n", path);
   return 0;
 }

@@ -166,12 +166,26 @@ static inline cflame_field_t cflame__f_str(const char *k, const char *x) {
   return f;
 }
 
-#define CFLAME_I64(k, x) cflame__f_i64((k), (int64_t)(x))
-#define CFLAME_U64(k, x) cflame__f_u64((k), (uint64_t)(x))
-#define CFLAME_F64(k, x) cflame__f_f64((k), (double)(x))
+/* C casts in C; in C++ the same conversions without old-style casts, so
+ * that user code built with -Wold-style-cast stays quiet. */
+#ifdef __cplusplus
+#define CFLAME__CAST(T, x) (static_cast<T>(x))
+#define CFLAME__NULL nullptr
+#else
+#define CFLAME__CAST(T, x) ((T)(x))
+#define CFLAME__NULL NULL
+#endif
+
+#define CFLAME_I64(k, x) cflame__f_i64((k), CFLAME__CAST(int64_t, x))
+#define CFLAME_U64(k, x) cflame__f_u64((k), CFLAME__CAST(uint64_t, x))
+#define CFLAME_F64(k, x) cflame__f_f64((k), CFLAME__CAST(double, x))
 #define CFLAME_BOOL(k, x) cflame__f_bool((k), (x) ? true : false)
 #define CFLAME_STR(k, x) cflame__f_str((k), (x))
-/* Picks the field type from the value's C type. */
+/* Picks the field type from the value's C type (C++: by overloading, with
+ * the same choices; see cflame/cxx.h). */
+#ifdef __cplusplus
+#define CFLAME_FIELD(k, x) ::cflame::detail::field((k), (x))
+#else
 #define CFLAME_FIELD(k, x)                                                     \
   _Generic((x),                                                                \
       _Bool: cflame__f_bool,                                                   \
@@ -185,6 +199,7 @@ static inline cflame_field_t cflame__f_str(const char *k, const char *x) {
       unsigned long: cflame__f_u64,                                            \
       unsigned long long: cflame__f_u64,                                       \
       default: cflame__f_i64)((k), (x))
+#endif
 
 
 /* --- scoped spans --------------------------------------------------------- */
@@ -520,9 +535,10 @@ static inline void cflame_token_record(cflame_token_t tok,
 
 /* --- macros ------------------------------------------------------------ */
 
-/* Which need GCC or Clang: CFLAME_SCOPE, CFLAME_FN and CFLAME_SPAN_NEW*
- * (cleanup attribute, statement expressions); in both the enabled and the
- * disabled build they exist only there. Everything else is plain C11. */
+/* Which need GCC or Clang in C: CFLAME_SCOPE, CFLAME_FN and
+ * CFLAME_SPAN_NEW* (cleanup attribute, statement expressions); in both the
+ * enabled and the disabled build they exist only there, and with any C++
+ * compiler (RAII, lambdas). Everything else is plain C11 or C++11. */
 
 #define CFLAME__CAT_(a, b) a##b
 #define CFLAME__CAT(a, b) CFLAME__CAT_(a, b)
@@ -531,7 +547,7 @@ static inline void cflame_token_record(cflame_token_t tok,
 #ifdef CFLAME_TARGET
 #define CFLAME__TARGET CFLAME_TARGET
 #else
-#define CFLAME__TARGET NULL
+#define CFLAME__TARGET CFLAME__NULL
 #endif
 
 /* Callsites below this level are compiled out (CFLAME_LEVEL_TRACE keeps
@@ -557,9 +573,19 @@ static inline cflame_token_t cflame__name_check(const char *name) {
   return 0;
 }
 
+#ifdef __cplusplus
+/* C++ has no compound literals: field lists, CFLAME_FIELD's overloads and
+ * the RAII scope of CFLAME_SCOPE live in cflame/cxx.h. */
+#include "cflame/cxx.h"
+#define CFLAME__NFIELDS(...) sizeof(::cflame::detail::count(__VA_ARGS__))
+#define CFLAME__FARR(...)                                                      \
+  ::cflame::detail::fields<CFLAME__NFIELDS(__VA_ARGS__)>{{__VA_ARGS__}}.data()
+#else
 #define CFLAME__NFIELDS(...)                                                   \
   (sizeof((const cflame_field_t[]){__VA_ARGS__}) / sizeof(cflame_field_t))
-#define CFLAME__FIELDS(...) (const cflame_field_t[]){__VA_ARGS__}, CFLAME__NFIELDS(__VA_ARGS__)
+#define CFLAME__FARR(...) (const cflame_field_t[]){__VA_ARGS__}
+#endif
+#define CFLAME__FIELDS(...) CFLAME__FARR(__VA_ARGS__), CFLAME__NFIELDS(__VA_ARGS__)
 #define CFLAME__MSG(m, ...) m
 #define CFLAME__REST(m, ...) __VA_ARGS__
 
@@ -568,7 +594,7 @@ static inline cflame_token_t cflame__name_check(const char *name) {
 #define CFLAME__CS(cs, nm, lvl)                                                \
   static cflame_callsite_t cs = {(nm), CFLAME__TARGET, __FILE__, __LINE__,     \
                                  (lvl), __func__, 0, CFLAME_INTEREST_UNKNOWN,  \
-                                 {0, 0}}
+                                 {CFLAME__NULL, CFLAME__NULL}}
 /* Enabled = not compiled out and not filtered out: one load, one branch.
  * (A relaxed atomic load is a plain load; it tells race checkers that a
  * filter change may rewrite the word concurrently.) */
@@ -632,20 +658,61 @@ static inline int cflame__interest(cflame_callsite_t *cs) {
   do {                                                                         \
     CFLAME__CS(cs, msg, lvl);                                                  \
     if (CFLAME__ON(cs, lvl))                                                   \
-      cflame_event_emit(&cs, (const cflame_field_t[]){__VA_ARGS__},            \
+      cflame_event_emit(&cs, CFLAME__FARR(__VA_ARGS__),                        \
                         CFLAME__NFIELDS(__VA_ARGS__) - 1);                     \
   } while (0)
 /* An event: CFLAME_EVENT(CFLAME_LEVEL_WARN, "slow", CFLAME_I64("ms", ms)).
  * The message must be a string literal or have static storage. */
 #define CFLAME_EVENT(level, ...)                                               \
   CFLAME__EVENT_I(CFLAME__UNIQ(cflame__cs_), level, CFLAME__MSG(__VA_ARGS__, ),\
-                  CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(NULL, 0))
+                  CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(CFLAME__NULL, 0))
 /* Marks a frame boundary (tracing-tracy's frame_mark). */
-#define CFLAME_FRAME_MARK() cflame_frame_mark(NULL)
+#define CFLAME_FRAME_MARK() cflame_frame_mark(CFLAME__NULL)
 /* Marks the boundary of a named secondary frame ("render"; static string). */
 #define CFLAME_FRAME_MARK_NAMED(name) cflame_frame_mark(name)
 
-#if CFLAME__GNU
+#ifdef __cplusplus
+/* C++: the registry-span macros are lambdas called in place (any C++11
+ * compiler); CFLAME_SCOPE and CFLAME_FN are cflame::scope objects, which
+ * also end their span when an exception leaves the block. */
+#define CFLAME__SPAN_NEW_I(cs, nm, call, ...)                                  \
+  [&]() -> cflame_span_t {                                                     \
+    CFLAME__CS(cs, nm, CFLAME_LEVEL_INFO);                                     \
+    return CFLAME__ON(cs, CFLAME_LEVEL_INFO)                                   \
+               ? call(&cs, CFLAME__FARR(__VA_ARGS__),                          \
+                      CFLAME__NFIELDS(__VA_ARGS__) - 1)                        \
+               : CFLAME_SPAN_NONE;                                             \
+  }()
+#define CFLAME__SPAN_NEW_CHILD_I(cs, p, nm, ...)                               \
+  [&](cflame_span_t cflame__p) -> cflame_span_t {                              \
+    CFLAME__CS(cs, nm, CFLAME_LEVEL_INFO);                                     \
+    return CFLAME__ON(cs, CFLAME_LEVEL_INFO)                                   \
+               ? cflame_span_new_child_of(cflame__p, &cs,                      \
+                                          CFLAME__FARR(__VA_ARGS__),           \
+                                          CFLAME__NFIELDS(__VA_ARGS__) - 1)    \
+               : CFLAME_SPAN_NONE;                                             \
+  }(p)
+#define CFLAME_SPAN_NEW(...)                                                   \
+  CFLAME__SPAN_NEW_I(CFLAME__UNIQ(cflame__cs_), CFLAME__MSG(__VA_ARGS__, ),    \
+                     cflame_span_new,                                          \
+                     CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(CFLAME__NULL, 0))
+#define CFLAME_SPAN_NEW_ROOT(...)                                              \
+  CFLAME__SPAN_NEW_I(CFLAME__UNIQ(cflame__cs_), CFLAME__MSG(__VA_ARGS__, ),    \
+                     cflame_span_new_root,                                     \
+                     CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(CFLAME__NULL, 0))
+#define CFLAME_SPAN_NEW_CHILD_OF(parent, ...)                                  \
+  CFLAME__SPAN_NEW_CHILD_I(CFLAME__UNIQ(cflame__cs_), (parent),                \
+                           CFLAME__MSG(__VA_ARGS__, ),                         \
+                           CFLAME__REST(__VA_ARGS__, )                         \
+                               CFLAME_I64(CFLAME__NULL, 0))
+#define CFLAME__SCOPE_I(nm, cs, tok)                                           \
+  CFLAME__CS(cs, nm, CFLAME_LEVEL_INFO);                                       \
+  ::cflame::scope tok(CFLAME__ON(cs, CFLAME_LEVEL_INFO) ? cflame_scope_enter(&cs) \
+                                                        : 0)
+#define CFLAME_SCOPE(name)                                                     \
+  CFLAME__SCOPE_I(name, CFLAME__UNIQ(cflame__cs_), CFLAME__UNIQ(cflame__tok_))
+#define CFLAME_FN() CFLAME_SCOPE(__func__)
+#elif CFLAME__GNU
 #define CFLAME__SPAN_NEW_I(cs, nm, call, ...)                                  \
   __extension__({                                                              \
     CFLAME__CS(cs, nm, CFLAME_LEVEL_INFO);                                     \
@@ -658,19 +725,19 @@ static inline int cflame__interest(cflame_callsite_t *cs) {
 #define CFLAME_SPAN_NEW(...)                                                   \
   CFLAME__SPAN_NEW_I(CFLAME__UNIQ(cflame__cs_), CFLAME__MSG(__VA_ARGS__, ),    \
                      cflame_span_new,                                          \
-                     CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(NULL, 0))
+                     CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(CFLAME__NULL, 0))
 /* A registry span with no parent. */
 #define CFLAME_SPAN_NEW_ROOT(...)                                              \
   CFLAME__SPAN_NEW_I(CFLAME__UNIQ(cflame__cs_), CFLAME__MSG(__VA_ARGS__, ),    \
                      cflame_span_new_root,                                     \
-                     CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(NULL, 0))
+                     CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(CFLAME__NULL, 0))
 /* A registry span under `parent`. */
 #define CFLAME_SPAN_NEW_CHILD_OF(parent, ...)                                  \
   __extension__({                                                              \
     cflame_span_t cflame__p = (parent);                                        \
     CFLAME__SPAN_NEW_CHILD_I(CFLAME__UNIQ(cflame__cs_), cflame__p,             \
                              CFLAME__MSG(__VA_ARGS__, ),                       \
-                             CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(NULL, 0)); \
+                             CFLAME__REST(__VA_ARGS__, ) CFLAME_I64(CFLAME__NULL, 0)); \
   })
 #define CFLAME__SPAN_NEW_CHILD_I(cs, p, nm, ...)                               \
   __extension__({                                                              \
@@ -695,20 +762,20 @@ static inline void cflame__scope_end(cflame_token_t *tok) {
   CFLAME__SCOPE_I(name, CFLAME__UNIQ(cflame__cs_), CFLAME__UNIQ(cflame__tok_))
 /* A span named after the enclosing function, until its block ends. */
 #define CFLAME_FN() CFLAME_SCOPE(__func__)
-#endif /* CFLAME__GNU */
+#endif /* __cplusplus, CFLAME__GNU */
 
 #else /* !CFLAME_ENABLED: every macro vanishes, arguments type-checked only */
 
 #define CFLAME_SPAN(tok, name)                                                 \
-  cflame_token_t tok = (cflame_token_t)(0 ? cflame__name_check(name) : 0)
-#define CFLAME_SPAN_L(tok, level, name)                                        \
   cflame_token_t tok =                                                         \
-      (cflame_token_t)(0 ? ((void)(level), cflame__name_check(name)) : 0)
+      CFLAME__CAST(cflame_token_t, 0 ? cflame__name_check(name) : 0)
+#define CFLAME_SPAN_L(tok, level, name)                                        \
+  cflame_token_t tok = CFLAME__CAST(                                           \
+      cflame_token_t, 0 ? ((void)(level), cflame__name_check(name)) : 0)
 #define CFLAME_SPAN_F(tok, name, ...)                                          \
-  cflame_token_t tok = (cflame_token_t)(                                       \
-      0 ? ((void)(const cflame_field_t[]){__VA_ARGS__},                        \
-           cflame__name_check(name))                                           \
-        : 0)
+  cflame_token_t tok = CFLAME__CAST(                                           \
+      cflame_token_t,                                                          \
+      0 ? ((void)CFLAME__FARR(__VA_ARGS__), cflame__name_check(name)) : 0)
 #define CFLAME_SPAN_DYN(tok, name) CFLAME_SPAN(tok, name)
 #define CFLAME_SPAN_END(tok)                                                   \
   do {                                                                         \
@@ -727,8 +794,8 @@ static inline void cflame__scope_end(cflame_token_t *tok) {
     if (0) {                                                                   \
       (void)(level);                                                           \
       (void)cflame__name_check(CFLAME__MSG(__VA_ARGS__, ));                    \
-      (void)(const cflame_field_t[]){CFLAME__REST(__VA_ARGS__, )               \
-                                         CFLAME_I64(NULL, 0)};                 \
+      (void)CFLAME__FARR(CFLAME__REST(__VA_ARGS__, )                           \
+                             CFLAME_I64(CFLAME__NULL, 0));                     \
     }                                                                          \
   } while (0)
 #define CFLAME_FRAME_MARK()                                                    \
@@ -740,11 +807,11 @@ static inline void cflame__scope_end(cflame_token_t *tok) {
       (void)cflame__name_check(name);                                          \
     }                                                                          \
   } while (0)
-#if CFLAME__GNU
+#if CFLAME__GNU || defined(__cplusplus)
 #define CFLAME_SPAN_NEW(...)                                                   \
   (0 ? (cflame__name_check(CFLAME__MSG(__VA_ARGS__, )),                        \
-        (void)(const cflame_field_t[]){CFLAME__REST(__VA_ARGS__, )             \
-                                           CFLAME_I64(NULL, 0)},               \
+        (void)CFLAME__FARR(CFLAME__REST(__VA_ARGS__, )                         \
+                               CFLAME_I64(CFLAME__NULL, 0)),                   \
         CFLAME_SPAN_NONE)                                                      \
      : CFLAME_SPAN_NONE)
 #define CFLAME_SPAN_NEW_ROOT(...) CFLAME_SPAN_NEW(__VA_ARGS__)
@@ -756,7 +823,7 @@ static inline void cflame__scope_end(cflame_token_t *tok) {
   CFLAME_SPAN(tok, name);                                                      \
   (void)tok
 #define CFLAME_FN() CFLAME_SCOPE(__func__)
-#endif /* CFLAME__GNU */
+#endif /* CFLAME__GNU || __cplusplus */
 
 #endif /* CFLAME_ENABLED */
 

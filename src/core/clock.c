@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-__extension__ typedef unsigned __int128 u128;
-
 int cflame__clock_mode = CFLAME__CLOCK_MONO;
 static cflame_clock_fn user_fn;
 static void *user_ctx;
@@ -94,7 +92,7 @@ void cflame__clock_calibrate(void) {
   uint64_t dt = tsc - cal_tsc0;
   if (dt == 0)
     return;
-  cflame__clock_mult = (uint64_t)(((u128)(ns - cal_ns0) << 32) / dt);
+  cflame__clock_mult = cflame__shl32_div(ns - cal_ns0, dt);
 }
 
 

@@ -27,12 +27,36 @@ void cflame__clock_init(void);
 void cflame__clock_session_start(void);
 /* Converts a tick count to ns with the best rate known now. */
 extern uint64_t cflame__clock_mult;
+/* (a * b) >> 32 and (n << 32) / d, truncated to 64 bits, without a 128-bit
+ * type (32-bit targets have none); equal to the __int128 forms. */
+static inline uint64_t cflame__mul_shr32(uint64_t a, uint64_t b) {
+  uint64_t ah = a >> 32, al = a & 0xffffffffu, bh = b >> 32,
+           bl = b & 0xffffffffu;
+  return ((ah * bh) << 32) + ah * bl + al * bh + ((al * bl) >> 32);
+}
+static inline uint64_t cflame__shl32_div(uint64_t n, uint64_t d) {
+  uint64_t q = n / d, r = n % d;
+  for (int i = 0; i < 32; i++) { /* long division, one bit at a time */
+    uint64_t carry = r >> 63;
+    r <<= 1;
+    q <<= 1;
+    if (carry || r >= d) {
+      r -= d;
+      q |= 1;
+    }
+  }
+  return q;
+}
 static inline uint64_t cflame__clock_to_ns(uint64_t ticks) {
   uint64_t m = cflame__clock_mult;
   if (m == UINT64_C(1) << 32)
     return ticks;
+#ifdef __SIZEOF_INT128__
   __extension__ typedef unsigned __int128 u128_t;
   return (uint64_t)(((u128_t)ticks * m) >> 32);
+#else
+  return cflame__mul_shr32(ticks, m);
+#endif
 }
 /* Switches the clock (caller holds the sink lock, no sink installed);
  * source < 0 keeps the forced source. */
