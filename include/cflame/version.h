@@ -3,7 +3,7 @@
 #define CFLAME_VERSION_H
 
 #define CFLAME_VERSION_MAJOR 0
-#define CFLAME_VERSION_MINOR 1
+#define CFLAME_VERSION_MINOR 2
 #define CFLAME_VERSION_PATCH 0
 #define CFLAME_VERSION_HEX                                                     \
   ((CFLAME_VERSION_MAJOR << 16) | (CFLAME_VERSION_MINOR << 8) |                \
