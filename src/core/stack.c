@@ -7,16 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Every thread starts at the sentinel: its session never matches and its
- * root serial never equals a token, so both fast paths fall through to the
- * slow path without a NULL check. Never written. Defined here, with the
- * thread-local pointer, so that the fast paths read it %fs-relative
- * without a GOT load. */
-cflame__thread_t cflame__sentinel = {
-    .session = UINT64_MAX,
-    .top = &cflame__sentinel.stack[0],
-    .stack = {{NULL, CFLAME__SERIAL_NONE}}};
-_Thread_local cflame__thread_t *cflame__tls = &cflame__sentinel;
 #define tls cflame__tls
 #define sentinel cflame__sentinel
 

@@ -12,7 +12,15 @@
 pthread_mutex_t cflame__threads_lock = PTHREAD_MUTEX_INITIALIZER;
 cflame__thread_t *cflame__threads;
 
-#define sentinel cflame__sentinel /* stack.c, beside the hot path */
+/* Every thread starts here: its session never matches and its root serial
+ * never equals a token, so both fast paths fall through to the slow path
+ * without a NULL check. Never written. */
+cflame__thread_t cflame__sentinel = {
+    .session = UINT64_MAX,
+    .top = &cflame__sentinel.stack[0],
+    .stack = {{NULL, CFLAME__SERIAL_NONE}}};
+#define sentinel cflame__sentinel
+_Thread_local cflame__thread_t *cflame__tls = &sentinel;
 
 static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
