@@ -61,11 +61,11 @@ static void deliver(cflame__thread_t *t, const cflame_record_t *r, size_t n,
 }
 
 void cflame__sinks_drain(cflame__thread_t *t) {
-  if (!t->ring)
-    return;
   uint32_t sinks = cflame__sinks_with(CFLAME_SINK_RECORDS);
   /* Only while its owner cannot be setting the ring up (see thread.c). */
   if (!t->dead && ld_acquire(&t->session) != cflame__live)
+    return;
+  if (!t->ring)
     return;
   uint64_t head = ld_acquire(&t->head);
   if (sinks && t->tail != head) {
