@@ -117,9 +117,10 @@ static void tree_reset(cflame__thread_t *t, uint64_t tree) {
   t->ring = NULL;
   t->head = t->tail = t->tail_seen = 0;
   t->stream = 0;
-  t->tree = tree;
   t->start = cflame__now();
   t->last = t->start;
+  /* Last: a sink that sees the live session here sees the reset tree. */
+  st_release(&t->tree, tree);
 }
 
 /* Brings t up to the live session word: a fresh tree for a new session,
@@ -385,13 +386,13 @@ int cflame_sink_each_thread(cflame_guard_t *g,
                             int (*fn)(void *ctx, const cflame_thread_t *t),
                             void *ctx) {
   int slot = g ? g->slot : -1;
-  uint64_t live = cflame__live;
+  uint64_t live = ld_relaxed(&cflame__live);
   if (slot < 0 || !fn || !live)
     return 0;
   int rc = 0;
   pthread_mutex_lock(&cflame__threads_lock);
   for (cflame__thread_t *t = cflame__threads; t && rc == 0; t = t->next) {
-    if (t->tree != live >> 16 || (t->dead && !(t->pending >> slot & 1)))
+    if (ld_acquire(&t->tree) != live >> 16 || (t->dead && !(t->pending >> slot & 1)))
       continue;
     rc = fn(ctx, t);
   }
