@@ -93,6 +93,22 @@ struct cflame_thread_s {
   cflame__frame_t stack[CFLAME__SLOTS];
 };
 
+/* Counts one enter of node n (owner only; sinks read `enters` relaxed). On
+ * the fast path a plain increment is one instruction where a relaxed
+ * load/add/store is three; an aligned 64-bit store is single-copy atomic on
+ * every target cflame builds for, so a sink reads an old or a new count,
+ * never a torn one. Race checkers get the formal form. */
+#if defined(__SANITIZE_THREAD__)
+#define cflame__bump(n) st_relaxed(&(n)->enters, (n)->enters + 1)
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define cflame__bump(n) st_relaxed(&(n)->enters, (n)->enters + 1)
+#endif
+#endif
+#ifndef cflame__bump
+#define cflame__bump(n) ((n)->enters++)
+#endif
+
 static inline uint32_t cflame__depth(const cflame__thread_t *t) {
   return (uint32_t)(t->top - t->stack);
 }
@@ -171,24 +187,34 @@ void cflame__sinks_publish(int fresh);
 
 extern pthread_mutex_t cflame__threads_lock;
 extern cflame__thread_t *cflame__threads;
-/* The calling thread's state; &cflame__sentinel until its first use. */
+/* The calling thread's state; &cflame__sentinel until its first use
+ * (stack.c, beside the fast paths that read it). */
 extern _Thread_local cflame__thread_t *cflame__tls;
 extern cflame__thread_t cflame__sentinel;
-/* The calling thread's state, NULL before its first use. */
+/* stack.c: the calling thread's state, NULL before its first use. */
 cflame__thread_t *cflame__thread_peek(void);
-/* The calling thread's state, created on first use (NULL: no memory). */
+/* stack.c: the calling thread's state, created on first use (NULL: no
+ * memory). */
 cflame__thread_t *cflame__thread_self(void);
-/* The calling thread's state set up for the live session; NULL if no sink
- * is installed (or out of memory). */
+/* stack.c: the calling thread's state set up for the live session; NULL if
+ * no sink is installed (or out of memory). */
 cflame__thread_t *cflame__thread_recording(void);
+/* stack.c: cflame__hold for the calling thread, if it has a state. */
+void cflame__thread_hold(int on);
+/* stack.c: ends the calling thread's open spans (process exit). */
+void cflame__thread_at_exit(void);
+/* A new thread state, listed (not yet the calling thread's). */
+cflame__thread_t *cflame__thread_new(void);
+/* Brings t up to the live session word `live` (owner only). */
+int cflame__thread_begin(cflame__thread_t *t, uint64_t live);
+/* t's thread exits (its TSD destructor): hand its data to the sinks. */
+void cflame__thread_exit(cflame__thread_t *t);
 /* Root label of t: its name, "main" or "thread-N" (buf: 24 bytes). */
 const char *cflame__thread_label(const cflame__thread_t *t, char buf[24]);
 /* Drops the registry-span references of frames above index `keep`. */
 void cflame__thread_release_above(cflame__thread_t *t, uint32_t keep);
 /* Exits every open span of t at `now` (thread or process exit). */
 void cflame__thread_close_all(cflame__thread_t *t, uint64_t now);
-/* cflame__hold for the calling thread, if it has a state. */
-void cflame__thread_hold(int on);
 /* A new node under parent (NULL: the root) for site `id`; NULL if out of
  * memory. Owner only. */
 cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
@@ -201,8 +227,8 @@ void cflame__thread_reap(uint32_t done_bits);
 void cflame__thread_release_slot(int slot);
 /* Drains every thread's ring to the RECORDS sinks (sink lock held). */
 void cflame__thread_drain_all(void);
-void cflame__thread_at_exit(void);
-void cflame__thread_after_fork_child(void);
+/* In a fork child: every thread but `self` is the parent's. */
+void cflame__thread_after_fork_child(const cflame__thread_t *self);
 
 /* --- the span stack (stack.c) ----------------------------------------------- */
 
@@ -221,8 +247,9 @@ static inline void cflame__record(cflame__thread_t *t, uint32_t kind,
 
 int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle);
 int cflame__stack_exit_handle(uint64_t handle);
-size_t cflame__stack_path(uint32_t *ids, size_t max);
-size_t cflame__stack_context(char *out, size_t cap);
+/* names.c: t's current stack as site ids, root first (at most max). */
+size_t cflame__stack_path(const cflame__thread_t *t, uint32_t *ids,
+                          size_t max);
 
 /* --- registry (registry.c) and registry-span slots (slab.c) ---------------- */
 

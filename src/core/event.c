@@ -58,9 +58,6 @@ void cflame_frame_mark(const char *name) {
   deliver(&ev);
 }
 
-size_t cflame_event_context(char *out, size_t cap) {
-  return cflame__stack_context(out, cap);
-}
 
 uint64_t cflame_sink_clock_ns(void) {
   return cflame__clock_event_ns();

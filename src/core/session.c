@@ -232,7 +232,7 @@ static void fork_child(void) {
   /* The child records nothing and never writes the parent's data: its
    * copies of the buffers and trees are the parent's to write. Only this
    * thread runs here, so the inner locks can go first. */
-  cflame__thread_after_fork_child();
+  cflame__thread_after_fork_child(cflame__thread_peek());
   cflame__slab_unlock_after_fork();
   cflame__registry_unlock_after_fork();
   pthread_mutex_unlock(&cflame__threads_lock);

@@ -95,7 +95,8 @@ static cflame_span_t create(cflame_callsite_t *cs, const uint32_t *parent_path,
 cflame_span_t cflame_span_new(cflame_callsite_t *cs, const cflame_field_t *f,
                               size_t n) {
   uint32_t path[CFLAME_MAX_DEPTH];
-  size_t np = cflame__stack_path(path, CFLAME_MAX_DEPTH - 1);
+  size_t np = cflame__stack_path(cflame__thread_peek(), path,
+                                 CFLAME_MAX_DEPTH - 1);
   return create(cs, path, np, f, n);
 }
 

@@ -7,8 +7,68 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Every thread starts at the sentinel (never written): its session never
+ * matches and its root serial never equals a token, so both fast paths fall
+ * to the slow path with no NULL check. Defined beside the fast paths, which
+ * then read them %fs-relative with no GOT load. */
+cflame__thread_t cflame__sentinel = {
+    .session = UINT64_MAX,
+    .top = &cflame__sentinel.stack[0],
+    .stack = {{NULL, CFLAME__SERIAL_NONE}}};
+_Thread_local cflame__thread_t *cflame__tls = &cflame__sentinel;
 #define tls cflame__tls
 #define sentinel cflame__sentinel
+
+/* --- the calling thread ---------------------------------------------------- */
+
+static pthread_key_t exit_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void exit_hook(void *arg) {
+  tls = &sentinel;
+  cflame__thread_exit(arg);
+}
+
+static void key_create(void) {
+  (void)pthread_key_create(&exit_key, exit_hook);
+}
+
+cflame__thread_t *cflame__thread_peek(void) {
+  return tls != &sentinel ? tls : NULL;
+}
+
+cflame__thread_t *cflame__thread_self(void) {
+  if (tls != &sentinel)
+    return tls;
+  cflame__thread_t *t = cflame__thread_new();
+  if (t) {
+    pthread_once(&key_once, key_create);
+    (void)pthread_setspecific(exit_key, t);
+    tls = t;
+  }
+  return t;
+}
+
+cflame__thread_t *cflame__thread_recording(void) {
+  uint64_t live = ld_acquire(&cflame__live);
+  if (live == 0)
+    return NULL;
+  cflame__thread_t *t = cflame__thread_self();
+  if (t && t->session != live && cflame__thread_begin(t, live) != 0)
+    return NULL;
+  return t;
+}
+
+void cflame__thread_hold(int on) {
+  if (tls != &sentinel)
+    cflame__hold(tls, on);
+}
+
+void cflame__thread_at_exit(void) {
+  cflame__thread_t *t = tls;
+  if (t != &sentinel && t->session == ld_acquire(&cflame__live))
+    cflame__thread_close_all(t, cflame__now());
+}
 
 /* --- the call tree ------------------------------------------------------ */
 
@@ -86,7 +146,7 @@ static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
     t->stack[d].serial |= CFLAME__SERIAL_NONE; /* its exit leaves fast path */
     return serial;
   }
-  st_relaxed(&node->enters, node->enters + 1);
+  cflame__bump(node);
   t->stack[d + 1].node = node;
   t->stack[d + 1].serial = tag ? tag : serial | t->slow_tag;
   t->top = &t->stack[d + 1];
@@ -256,14 +316,6 @@ void cflame_scope_record(cflame_token_t tok, const cflame_field_t *f,
   busy_leave(t);
 }
 
-cflame_token_t cflame_scope_enter_dynamic(const char *name, const char *target,
-                                          int level) {
-  if (!ld_relaxed(&cflame__live) || level < CFLAME_MAX_LEVEL)
-    return 0;
-  cflame_callsite_t *cs = cflame__registry_dynamic(name, target, level);
-  return cs ? cflame_scope_enter(cs) : 0;
-}
-
 /* --- registry span frames (span.c) ---------------------------------------- */
 
 int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle) {
@@ -302,44 +354,6 @@ int cflame__stack_exit_handle(uint64_t handle) {
   return 0;
 }
 
-size_t cflame__stack_path(uint32_t *ids, size_t max) {
-  cflame__thread_t *t = tls;
-  if (t == &sentinel || t->session != ld_acquire(&cflame__live))
-    return 0;
-  size_t n = 0;
-  for (cflame__node_t *node = t->top->node; node->index != 0 && n < max;
-       node = cflame__node_at(t, node->parent))
-    ids[n++] = node->cs_id;
-  for (size_t i = 0; i < n / 2; i++) { /* root first */
-    uint32_t x = ids[i];
-    ids[i] = ids[n - 1 - i];
-    ids[n - 1 - i] = x;
-  }
-  return n;
-}
-
-size_t cflame__stack_context(char *out, size_t cap) {
-  if (cap == 0)
-    return 0;
-  uint32_t ids[CFLAME_MAX_DEPTH + 1];
-  size_t n = cflame__stack_path(ids, CFLAME_MAX_DEPTH + 1), len = 0;
-  for (size_t i = 0; i < n; i++) {
-    const cflame__site_t *site = cflame__registry_site(ids[i]);
-    const char *name = site ? site->name : "[truncated]";
-    if (i > 0)
-      len = cflame__put_clamped(out, cap, len, ":", 1);
-    len = cflame__put_clamped(out, cap, len, name, strlen(name));
-    if (site && site->fields) {
-      len = cflame__put_clamped(out, cap, len, "{", 1);
-      len = cflame__put_clamped(out, cap, len, site->fields,
-                                site->fields_len);
-      len = cflame__put_clamped(out, cap, len, "}", 1);
-    }
-  }
-  out[len] = '\0';
-  return len;
-}
-
 /* --- fast paths ------------------------------------------------------------ */
 
 /* The fast paths only run in record-free sessions with the TSC clock, on a
@@ -359,7 +373,7 @@ enter_generic(cflame_callsite_t *cs) {
   if (child->cs != cs || t->busy)
     return enter_slow(t, cs, now);
   charge(t, cur, now);
-  st_relaxed(&child->enters, child->enters + 1);
+  cflame__bump(child);
   uint64_t serial = ++t->serial;
   top[1].node = child;
   top[1].serial = serial | t->slow_tag;
@@ -404,7 +418,7 @@ cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
    * read a node below zero as zero. */
   st_relaxed(&cur->self, cur->self + (now - t->last));
   t->last = now;
-  st_relaxed(&child->enters, child->enters + 1);
+  cflame__bump(child);
   uint64_t serial = ++t->serial;
   top[1].node = child;
   top[1].serial = serial;

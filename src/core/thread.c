@@ -12,18 +12,6 @@
 pthread_mutex_t cflame__threads_lock = PTHREAD_MUTEX_INITIALIZER;
 cflame__thread_t *cflame__threads;
 
-/* Every thread starts here: its session never matches and its root serial
- * never equals a token, so both fast paths fall through to the slow path
- * without a NULL check. Never written. */
-cflame__thread_t cflame__sentinel = {
-    .session = UINT64_MAX,
-    .top = &cflame__sentinel.stack[0],
-    .stack = {{NULL, CFLAME__SERIAL_NONE}}};
-#define sentinel cflame__sentinel
-_Thread_local cflame__thread_t *cflame__tls = &sentinel;
-
-static pthread_key_t exit_key;
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static uint32_t thread_numbers; /* last "thread-N" handed out */
 
 /* What a node's child cache holds before its first child: its callsite is
@@ -65,13 +53,7 @@ void cflame__thread_release_above(cflame__thread_t *t, uint32_t keep) {
   }
 }
 
-static void thread_exit(void *arg);
-
-static void key_create(void) {
-  (void)pthread_key_create(&exit_key, thread_exit);
-}
-
-static cflame__thread_t *thread_create(void) {
+cflame__thread_t *cflame__thread_new(void) {
   cflame__thread_t *t = calloc(1, sizeof *t);
   if (!t)
     return NULL;
@@ -89,14 +71,11 @@ static cflame__thread_t *thread_create(void) {
   if (!cflame__plat_is_main_thread())
     t->number = __atomic_add_fetch(&thread_numbers, 1, __ATOMIC_RELAXED);
   t->serial = (uint64_t)(t->number & 0x7fffffu) << 40;
-  pthread_once(&key_once, key_create);
-  (void)pthread_setspecific(exit_key, t);
   pthread_mutex_lock(&cflame__threads_lock);
   t->next = cflame__threads;
   cflame__threads = t;
   pthread_mutex_unlock(&cflame__threads_lock);
   fetch_add(&cflame__counters.threads, 1);
-  cflame__tls = t;
   return t;
 }
 
@@ -125,7 +104,7 @@ static void tree_reset(cflame__thread_t *t, uint64_t tree) {
 
 /* Brings t up to the live session word: a fresh tree for a new session,
  * else the settings of the new epoch (records on or off). */
-static int thread_begin(cflame__thread_t *t, uint64_t live) {
+int cflame__thread_begin(cflame__thread_t *t, uint64_t live) {
   int fresh = t->tree != live >> 16;
   if (fresh)
     tree_reset(t, live >> 16);
@@ -174,7 +153,7 @@ static void thread_free(cflame__thread_t *t) {
 }
 
 void cflame__thread_close_all(cflame__thread_t *t, uint64_t now) {
-  if (t == &sentinel || (cflame__depth(t) == 0 && t->overflow == 0))
+  if (cflame__depth(t) == 0 && t->overflow == 0)
     return;
   fetch_add(&cflame__counters.spans_closed_at_exit,
             (uint64_t)cflame__depth(t) + t->overflow);
@@ -191,9 +170,7 @@ void cflame__thread_close_all(cflame__thread_t *t, uint64_t now) {
   t->overflow = 0;
 }
 
-static void thread_exit(void *arg) {
-  cflame__thread_t *t = arg;
-  cflame__tls = &sentinel;
+void cflame__thread_exit(cflame__thread_t *t) {
   if (t->session == ld_acquire(&cflame__live))
     cflame__thread_close_all(t, cflame__now());
   cflame__thread_release_above(t, 0);
@@ -219,45 +196,11 @@ static void thread_exit(void *arg) {
   pthread_mutex_unlock(&cflame__sink_lock);
 }
 
-cflame__thread_t *cflame__thread_peek(void) {
-  cflame__thread_t *t = cflame__tls;
-  return t != &sentinel ? t : NULL;
-}
-
-cflame__thread_t *cflame__thread_self(void) {
-  cflame__thread_t *t = cflame__tls;
-  return t != &sentinel ? t : thread_create();
-}
-
-cflame__thread_t *cflame__thread_recording(void) {
-  uint64_t live = ld_acquire(&cflame__live);
-  if (live == 0)
-    return NULL;
-  cflame__thread_t *t = cflame__tls;
-  if (t == &sentinel && !(t = thread_create()))
-    return NULL;
-  if (t->session != live && thread_begin(t, live) != 0)
-    return NULL;
-  return t;
-}
-
-void cflame__thread_hold(int on) {
-  cflame__thread_t *t = cflame__tls;
-  if (t != &sentinel)
-    cflame__hold(t, on);
-}
-
-void cflame__thread_at_exit(void) {
-  cflame__thread_t *t = cflame__tls;
-  if (t != &sentinel && t->session == ld_acquire(&cflame__live))
-    cflame__thread_close_all(t, cflame__now());
-}
-
-void cflame__thread_after_fork_child(void) {
+void cflame__thread_after_fork_child(const cflame__thread_t *self) {
   /* Only the forking thread survives; the others' states are the parent's.
    * The child records nothing of them; they are freed with their tree. */
   for (cflame__thread_t *t = cflame__threads; t; t = t->next)
-    if (t != cflame__tls) {
+    if (t != self) {
       t->dead = 1;
       t->pending = 0;
       t->tail = t->head; /* the parent's records, never ours to hand on */
@@ -310,34 +253,6 @@ const char *cflame__thread_label(const cflame__thread_t *t, char buf[24]) {
     return "main";
   snprintf(buf, 24, "thread-%u", (unsigned)t->number);
   return buf;
-}
-
-int cflame_thread_name(const char *name) {
-  if (!name)
-    return CFLAME_EINVAL;
-  char buf[CFLAME__NAME_MAX + 1];
-  unsigned report = 0;
-  size_t n = cflame__sanitize_cstr(buf, sizeof buf, name, CFLAME__SAN_ROOT,
-                                   &report);
-  if (report)
-    cflame__report(CFLAME_FAULT_NAME, "thread name \"%s\" was repaired", buf);
-  char *copy = malloc(n + 1);
-  if (!copy)
-    return CFLAME_ENOMEM;
-  memcpy(copy, buf, n + 1);
-  cflame__thread_t *t = cflame__thread_self();
-  if (!t) {
-    free(copy);
-    return CFLAME_ENOMEM;
-  }
-  /* Sinks read other threads' names under the threads lock, never the
-   * sink lock: naming a thread must not wait for a flush. */
-  pthread_mutex_lock(&cflame__threads_lock);
-  char *old = t->name;
-  t->name = copy;
-  pthread_mutex_unlock(&cflame__threads_lock);
-  free(old);
-  return 0;
 }
 
 /* --- for sinks ---------------------------------------------------------------- */
