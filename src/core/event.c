@@ -62,3 +62,7 @@ void cflame_frame_mark(const char *name) {
 uint64_t cflame_sink_clock_ns(void) {
   return cflame__clock_event_ns();
 }
+
+uint64_t cflame_sink_ticks_ns(uint64_t ticks) {
+  return cflame__clock_to_ns(ticks);
+}

@@ -288,6 +288,7 @@ int cflame_thread_node(const cflame_thread_t *t, uint32_t i,
   out->site = n->cs_id;
   out->depth = n->depth;
   out->self_ns = cflame__clock_to_ns(self);
+  out->self_ticks = self;
   out->enters = ld_relaxed(&n->enters);
   return 0;
 }
