@@ -416,7 +416,10 @@ typedef struct cflame_stats_s {
   uint64_t frame_marks;         /* cflame_frame_mark() calls */
   uint64_t spans_live;          /* registry spans not yet closed */
   int last_errno;               /* errno of the last write or open error */
-  uint64_t reserved_[8];        /* zero: room to grow */
+  uint64_t slow_enters;         /* enters that left the fast paths: a
+                                   stack's first enter, child-cache misses,
+                                   records or a non-TSC clock */
+  uint64_t reserved_[7];        /* zero: room to grow */
 } cflame_stats_t;
 
 /* Copies the counters to *out. Safe from any thread at any time. */

@@ -25,6 +25,8 @@ struct cflame__node_s {
   cflame__node_t *first_child;      /* owner only */
   cflame__node_t *next_sibling;     /* owner only */
   cflame__node_t *cache;            /* owner only: last child entered */
+  cflame__node_t *hint;             /* owner only: the sibling entered
+                                       right after this one, last time */
   uint32_t index;
   uint32_t depth;                   /* frames below the root */
 };
@@ -53,6 +55,27 @@ typedef struct cflame__rec_s {
 #define CFLAME__SERIAL_REG (UINT64_C(1) << 62)
 #define CFLAME__HANDLE_MASK (CFLAME__SERIAL_REG - 1)
 
+/* A per-thread direct-mapped cache of (parent node, site id) -> child, in
+ * front of the sibling lists: siblings entered in turn stay off the slow
+ * path. */
+#define CFLAME__CTAB_BITS 10
+typedef struct cflame__ctab_s {
+  const cflame__node_t *parent;
+  cflame__node_t *child;
+  uint32_t id;
+} cflame__ctab_t;
+
+static inline cflame__ctab_t *cflame__ctab_at(cflame__ctab_t *tab,
+                                              const cflame__node_t *parent,
+                                              uint32_t id) {
+  uint32_t h = ((uint32_t)((uintptr_t)parent >> 3) + id) * 0x9E3779B1u;
+  return &tab[h >> (32 - CFLAME__CTAB_BITS)];
+}
+
+/* A node's cache and hint before it has children: its callsite is NULL,
+ * which no span passes, so the fast paths need no NULL check. */
+extern cflame__node_t cflame__no_child;
+
 #define CFLAME__VCACHE 32
 typedef struct cflame__vcache_s {
   uint64_t hash;
@@ -77,6 +100,7 @@ struct cflame_thread_s {
   uint64_t tail;        /* consumer writes (release), under the sink lock */
   /* nodes */
   uint32_t nnodes;      /* published with release */
+  cflame__ctab_t *ctab; /* owner only; 1 << CFLAME__CTAB_BITS entries */
   cflame__node_t *chunks[CFLAME__CHUNKS];
   uint64_t tree;        /* session whose tree this is (cflame__live >> 16) */
   uint64_t start;       /* ticks when this tree began */
@@ -245,6 +269,42 @@ static inline void cflame__record(cflame__thread_t *t, uint32_t kind,
   st_release(&t->head, t->head + 1);
 }
 
+/* Charges the time since the thread's previous event to node n. */
+static inline void cflame__charge(cflame__thread_t *t, cflame__node_t *n,
+                          uint64_t now) {
+  if (cflame_unlikely(now < t->last)) /* a user clock that went back */
+    now = t->last;
+  st_relaxed(&n->self, n->self + (now - t->last));
+  t->last = now;
+}
+
+/* A signal handler that interrupts a slow path on its own thread must not
+ * touch the half-updated state: it is dropped and counted instead. */
+static inline int cflame__busy_enter(cflame__thread_t *t) {
+  if (t->busy) {
+    /* Only an atomic add here: formatting or locking is not safe in a
+     * signal handler. The next flush reports it. */
+    fetch_add(&cflame__counters.faults[CFLAME_FAULT_REENTRY], 1);
+    return 0;
+  }
+  t->busy = 1;
+  signal_fence();
+  return 1;
+}
+
+static inline void cflame__busy_leave(cflame__thread_t *t) {
+  signal_fence();
+  t->busy = 0;
+}
+
+/* The child of parent for site `id` (cs: its callsite, NULL for variants),
+ * added on first use; below CFLAME_MAX_DEPTH frames, [truncated]. */
+cflame__node_t *cflame__stack_child(cflame__thread_t *t, cflame__node_t *parent,
+                                    const cflame_callsite_t *cs, uint32_t id);
+/* Enters site `id` under t's top at `now` (busy guard included). */
+cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
+                                     const cflame_callsite_t *cs, uint32_t id,
+                                     uint64_t now);
 int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle);
 int cflame__stack_exit_handle(uint64_t handle);
 /* names.c: t's current stack as site ids, root first (at most max). */

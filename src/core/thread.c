@@ -16,7 +16,9 @@ static uint32_t thread_numbers; /* last "thread-N" handed out */
 
 /* What a node's child cache holds before its first child: its callsite is
  * NULL, which no span passes, so the fast path needs no NULL check. */
-static cflame__node_t no_child;
+cflame__node_t cflame__no_child = {.cache = &cflame__no_child,
+                                   .hint = &cflame__no_child};
+#define no_child cflame__no_child
 
 cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
                                  const cflame_callsite_t *cs, uint32_t id) {
@@ -32,6 +34,7 @@ cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
   cflame__node_t *n = cflame__node_at(t, i);
   memset(n, 0, sizeof *n);
   n->cache = &no_child;
+  n->hint = &no_child;
   n->cs = cs;
   n->cs_id = id;
   n->index = i;
@@ -58,7 +61,10 @@ cflame__thread_t *cflame__thread_new(void) {
   if (!t)
     return NULL;
   t->chunks[0] = calloc(CFLAME__CHUNK0, sizeof(cflame__node_t));
-  if (!t->chunks[0]) {
+  t->ctab = calloc((size_t)1 << CFLAME__CTAB_BITS, sizeof *t->ctab);
+  if (!t->chunks[0] || !t->ctab) {
+    free(t->chunks[0]);
+    free(t->ctab);
     free(t);
     return NULL;
   }
@@ -89,6 +95,7 @@ static void tree_reset(cflame__thread_t *t, uint64_t tree) {
     t->chunks[k] = NULL;
   }
   t->nnodes = 0;
+  memset(t->ctab, 0, ((size_t)1 << CFLAME__CTAB_BITS) * sizeof *t->ctab);
   cflame__node_add(t, NULL, NULL, CFLAME_SITE_ROOT);
   t->top = &t->stack[0];
   t->overflow = 0;
@@ -147,6 +154,7 @@ static void thread_free(cflame__thread_t *t) {
                                       t, t->sink_data[i]);
   for (int k = 0; k < CFLAME__CHUNKS; k++)
     free(t->chunks[k]);
+  free(t->ctab);
   free(t->ring);
   free(t->name);
   free(t);

@@ -233,6 +233,28 @@ __attribute__((noinline)) static void loop_spans(uint64_t n) {
   }
 }
 
+/* Eight sibling leaves under one outer span, entered in turn (a loop body
+ * calling several functions): every pair is a sibling of the one before.
+ * Unrolled by eight iterations (24 pairs), so the loop costs what the
+ * chain's does; n is rounded up to a multiple of 8. */
+#define SIB(k)                                                                 \
+  do {                                                                         \
+    CFLAME_SPAN(s, "sibling" #k);                                              \
+    BENCH_BARRIER();                                                           \
+    CFLAME_SPAN_END(s);                                                        \
+  } while (0)
+#define SIB8() SIB(0); SIB(1); SIB(2); SIB(3); SIB(4); SIB(5); SIB(6); SIB(7)
+
+__attribute__((noinline)) static void loop_siblings(uint64_t n) {
+  CFLAME_SPAN(outer, "outer");
+  for (uint64_t i = 0; i < n; i += 8) {
+    SIB8();
+    SIB8();
+    SIB8();
+  }
+  CFLAME_SPAN_END(outer);
+}
+
 /* --- options and measurement ----------------------------------------------- */
 
 enum {
@@ -246,7 +268,8 @@ enum {
   C_FILTERED = 1 << 7,
   C_FIELDS = 1 << 8,
   C_REGISTRY = 1 << 9,
-  C_ALL = (1 << 10) - 1
+  C_SIBLINGS = 1 << 10,
+  C_ALL = (1 << 11) - 1
 };
 
 static const struct {
@@ -257,6 +280,7 @@ static const struct {
                   {"stream", C_STREAM},     {"fields", C_FIELDS},
                   {"registry", C_REGISTRY}, {"threads2", C_THREADS2},
                   {"flush100k", C_FLUSH},   {"rss", C_RSS},
+                  {"siblings", C_SIBLINGS},
                   {"all", C_ALL}};
 
 static struct {
@@ -687,6 +711,10 @@ static int callgrind_case(const char *name, uint64_t n) {
     ;
   else if (!strcmp(name, "aggregate"))
     mode = CFLAME_FLAME_AGGREGATE;
+  else if (!strcmp(name, "siblings")) {
+    mode = CFLAME_FLAME_AGGREGATE;
+    fn = loop_siblings;
+  }
   else if (!strcmp(name, "stream"))
     mode = CFLAME_FLAME_STREAM;
   else if (!strcmp(name, "filtered")) {
@@ -731,7 +759,7 @@ static void usage(FILE *f) {
           "usage: cflame-bench [--quick] [--runs K] [--ms T] "
           "[--case NAME[,NAME...]]...\n"
           "       cflame-bench --callgrind-case NAME N\n"
-          "cases: nosink filtered off aggregate stream fields registry "
+          "cases: nosink filtered off aggregate siblings stream fields registry "
           "threads2 flush100k rss all\n"
           "callgrind cases: empty rdtsc gettime off nosink filtered "
           "aggregate stream fields fields_frame registry\n");
@@ -825,6 +853,9 @@ int main(int argc, char **argv) {
     case_simple("off (CFLAME_ENABLED=0)", bench_loop_off, -1, -1);
   if (opt.cases & C_AGG)
     case_simple("aggregate", loop_spans, devnull, CFLAME_FLAME_AGGREGATE);
+  if (opt.cases & C_SIBLINGS)
+    case_simple("siblings (8 in turn, aggregate)", loop_siblings, devnull,
+                CFLAME_FLAME_AGGREGATE);
   if (opt.cases & C_STREAM)
     case_simple("stream", loop_spans, devnull, CFLAME_FLAME_STREAM);
   if (opt.cases & C_FIELDS)
