@@ -103,8 +103,10 @@ typedef struct cflame_callsite_s {
   void *reserved_[2];   /* internal: zero */
 } cflame_callsite_t;
 
-/* Registers cs (once; any thread) and returns its interest under the
- * current filter: CFLAME_INTEREST_ON, _OFF, or _UNKNOWN if out of memory. */
+/* Registers cs (once; any thread) and returns its interest:
+ * CFLAME_INTEREST_ON while a sink is installed and the filter enables it,
+ * else _OFF (so spans cost what a filtered-out span does while nothing
+ * records), or _UNKNOWN if out of memory. */
 CFLAME_API uint32_t cflame_callsite_register(cflame_callsite_t *cs);
 
 /* --- fields ----------------------------------------------------------- */
@@ -412,7 +414,8 @@ typedef struct cflame_stats_s {
   uint64_t lines_written;       /* folded lines handed to the writer */
   uint64_t bytes_written;       /* bytes the writers accepted */
   uint64_t bytes_lost;          /* bytes dropped by write errors */
-  uint64_t events;              /* events that passed the filter */
+  uint64_t events;              /* events emitted while a sink was
+                                   installed, that passed the filter */
   uint64_t frame_marks;         /* cflame_frame_mark() calls */
   uint64_t spans_live;          /* registry spans not yet closed */
   int last_errno;               /* errno of the last write or open error */

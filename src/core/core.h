@@ -334,6 +334,8 @@ uint32_t cflame__registry_variant(uint32_t base, const char *fields,
 /* A callsite owned by the registry for a run-time name (dynamic spans). */
 cflame_callsite_t *cflame__registry_dynamic(const char *name,
                                             const char *target, int level);
+/* Recomputes every callsite's interest (a sink came or went). */
+void cflame__registry_refilter(void);
 /* fork: the registry lock is taken in prepare, released in both after. */
 void cflame__registry_lock_for_fork(void);
 void cflame__registry_unlock_after_fork(void);
