@@ -301,6 +301,10 @@ typedef struct cflame_flame_opts_s {
   bool module_path;         /* default true: frames read "target::name" */
   bool file_and_line;       /* default false: frames end in ":file.c:12" */
   bool fields_in_frame;     /* default false: frames read "name{k=v, k2=v2}" */
+  bool compensate;          /* default true: subtract cflame's own measured
+                               cost per span pair where it lands (see
+                               README "Own cost"); no effect with an
+                               injected clock */
   size_t buffer_size;       /* writer buffer in bytes, default 64 KiB */
   size_t stream_records;    /* per-thread record ring, default 4096 */
   uint64_t reserved_[4];    /* zero: room to grow */
