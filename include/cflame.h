@@ -238,6 +238,56 @@ CFLAME_API cflame_token_t cflame_scope_enter_dynamic(const char *name,
                                                      const char *target,
                                                      int level);
 
+/* Heals spans jumped over (default on): a scoped span remembers where on
+ * the C stack it was entered, and an enter from a shallower position (or
+ * an enter of the same callsite at the same position, i.e. a re-entry)
+ * closes the frames that a longjmp or an exception through C skipped,
+ * counted as CFLAME_FAULT_UNWOUND. This assumes a scoped span ends in the
+ * function that entered it or a deeper one; turn it off for programs that
+ * return from a function with a scoped span still open on purpose, or
+ * that switch C stacks (fibers) without cflame_fiber_suspend/resume.
+ * Registry spans are never healed. Any thread, any time. */
+CFLAME_API void cflame_unwind_auto(bool on);
+
+/* A position on the calling thread's span stack (cflame_mark). */
+typedef struct cflame_mark_s {
+  uint64_t serial; /* internal */
+  uint32_t depth;  /* internal */
+  uint32_t reserved_;
+} cflame_mark_t;
+
+/* The calling thread's current span-stack position. */
+CFLAME_API cflame_mark_t cflame_mark(void);
+
+/* Closes the calling thread's spans entered after mark m was taken (at the
+ * time of the call, counted as CFLAME_FAULT_UNWOUND): for code that leaves
+ * frames without unwinding cflame's way and that healing cannot see
+ * (switching C stacks, unwinding to a saved point by hand). Does nothing
+ * if the marked span is no longer open. */
+CFLAME_API void cflame_unwind(cflame_mark_t m);
+
+/* The open spans of a fiber (ucontext, a coroutine with its own C stack),
+ * set aside while it does not run. */
+typedef struct cflame_fiber_s cflame_fiber_t;
+
+/* A fiber with no spans yet; NULL if out of memory. */
+CFLAME_API cflame_fiber_t *cflame_fiber_new(void);
+
+/* Call on the scheduler's side right before switching to fiber f: its
+ * spans are put back on top of the calling thread's stack (the same
+ * tokens stay valid; on another thread too). Returns 0 or CFLAME_EINVAL
+ * (NULL, or f already running). */
+CFLAME_API int cflame_fiber_resume(cflame_fiber_t *f);
+
+/* Call on the scheduler's side right after fiber f switched back: the
+ * spans it opened and left open are taken off the thread's stack and kept
+ * in f. Returns 0, CFLAME_EINVAL (f not running) or CFLAME_ENOMEM (its
+ * spans are then closed, counted). */
+CFLAME_API int cflame_fiber_suspend(cflame_fiber_t *f);
+
+/* Frees f (NULL-safe); spans it still holds are dropped. */
+CFLAME_API void cflame_fiber_free(cflame_fiber_t *f);
+
 /* Names the calling thread's root frame (copied and sanitized). Default:
  * "main" for the main thread, "thread-N" for others in order of first use.
  * Returns 0 or CFLAME_EINVAL (NULL name) / CFLAME_ENOMEM. */
@@ -390,7 +440,9 @@ typedef enum cflame_fault_e {
   CFLAME_FAULT_CLOSED_SPAN = 7,  /* use of a closed registry span handle */
   CFLAME_FAULT_DROPPED = 8,      /* an event, record or variant was dropped */
   CFLAME_FAULT_REENTRY = 9,      /* a span from a signal handler was dropped */
-  CFLAME_FAULT_KIND_COUNT_ = 10
+  CFLAME_FAULT_UNWOUND = 10,     /* spans jumped over (longjmp, exceptions
+                                    through C), closed at the next enter */
+  CFLAME_FAULT_KIND_COUNT_ = 11
 } cflame_fault_t;
 
 /* Old names of the fault kinds. */
@@ -426,7 +478,7 @@ typedef struct cflame_stats_s {
   uint64_t slow_enters;         /* enters that left the fast paths: a
                                    stack's first enter, child-cache misses,
                                    records or a non-TSC clock */
-  uint64_t reserved_[7];        /* zero: room to grow */
+  uint64_t reserved_[6];        /* zero: room to grow */
 } cflame_stats_t;
 
 /* Copies the counters to *out. Safe from any thread at any time. */

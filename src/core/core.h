@@ -39,7 +39,16 @@ struct cflame__node_s {
 typedef struct cflame__frame_s {
   cflame__node_t *node;
   uint64_t serial; /* token of the span that pushed this frame */
+  uintptr_t sp;    /* C stack position of the enter (its caller's CFA);
+                      the root's is UINTPTR_MAX */
 } cflame__frame_t;
+
+/* The C stack position of the calling cflame API function's caller: its
+ * canonical frame address, the same at every optimization level (one lea
+ * on a frameless fast path). A later enter from a shallower position than
+ * a frame still on cflame's stack means that frame was jumped over
+ * (longjmp, an exception through C). */
+#define CFLAME__CALLER_SP() ((uintptr_t)__builtin_dwarf_cfa())
 
 /* One enter/exit in the per-thread ring (see cflame_record_t). */
 typedef struct cflame__rec_s {
@@ -111,6 +120,8 @@ struct cflame_thread_s {
   uint32_t pending;     /* dead: TREES sinks (bits) yet to flush it */
   volatile int busy;    /* inside a slow path (signal re-entry guard) */
   volatile int holding; /* holds (or waits for) the sink lock */
+  uint32_t barrier;     /* frames at or below it are never healed (a
+                           resumed fiber's scheduler frames) */
   cflame__thread_t *next;
   void *sink_data[CFLAME_SINKS_MAX]; /* per sink slot, sink lock */
   cflame__vcache_t vcache[CFLAME__VCACHE]; /* owner only */
@@ -210,6 +221,8 @@ void cflame__sinks_publish(int fresh);
 /* --- thread states (thread.c) ---------------------------------------------- */
 
 extern pthread_mutex_t cflame__threads_lock;
+/* cflame_unwind_auto's setting: heal frames jumped over. */
+extern int cflame__unwind_auto;
 extern cflame__thread_t *cflame__threads;
 /* The calling thread's state; &cflame__sentinel until its first use
  * (stack.c, beside the fast paths that read it). */
@@ -301,11 +314,28 @@ static inline void cflame__busy_leave(cflame__thread_t *t) {
  * added on first use; below CFLAME_MAX_DEPTH frames, [truncated]. */
 cflame__node_t *cflame__stack_child(cflame__thread_t *t, cflame__node_t *parent,
                                     const cflame_callsite_t *cs, uint32_t id);
-/* Enters site `id` under t's top at `now` (busy guard included). */
+/* Enters site `id` under t's top at `now`, from C stack position sp (busy
+ * guard included). */
 cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
                                      const cflame_callsite_t *cs, uint32_t id,
-                                     uint64_t now);
-int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle);
+                                     uint64_t now, uintptr_t sp);
+/* Does entering cs from C stack position sp show that frames on top were
+ * jumped over? Deeper frames are; so is an open frame of cs itself at the
+ * same depth. */
+static inline int cflame__stale(const cflame__frame_t *top, uintptr_t sp,
+                                const cflame_callsite_t *cs) {
+  return sp > top->sp || (sp == top->sp && cs && top->node->cs == cs);
+}
+/* Closes the frames of t that entering cs from sp shows were jumped over
+ * (see cflame__stale; cs may be NULL), at `now`; not when running on an
+ * alternate signal stack. */
+void cflame__stack_heal(cflame__thread_t *t, uintptr_t sp,
+                        const cflame_callsite_t *cs, uint64_t now);
+/* Enters callsite cs from C stack position sp through the general path
+ * (for entry points other than cflame_scope_enter). */
+cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp);
+int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle,
+                             uintptr_t sp);
 int cflame__stack_exit_handle(uint64_t handle);
 /* names.c: t's current stack as site ids, root first (at most max). */
 size_t cflame__stack_path(const cflame__thread_t *t, uint32_t *ids,

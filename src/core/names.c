@@ -49,10 +49,13 @@ size_t cflame_event_context(char *out, size_t cap) {
 
 cflame_token_t cflame_scope_enter_dynamic(const char *name, const char *target,
                                           int level) {
+  uintptr_t sp = CFLAME__CALLER_SP();
   if (!ld_relaxed(&cflame__live) || level < CFLAME_MAX_LEVEL)
     return 0;
   cflame_callsite_t *cs = cflame__registry_dynamic(name, target, level);
-  return cs ? cflame_scope_enter(cs) : 0;
+  if (!cs || cflame_callsite_register(cs) != CFLAME_INTEREST_ON)
+    return 0;
+  return cflame__stack_enter_at(cs, sp);
 }
 
 int cflame_thread_name(const char *name) {

@@ -124,6 +124,7 @@ cflame_span_t cflame_span_new_child_of(cflame_span_t parent,
 }
 
 void cflame_span_enter(cflame_span_t h) {
+  uintptr_t sp = CFLAME__CALLER_SP();
   if (!h.id)
     return;
   slot_t *s = cflame__slab_acquire(h.id, "enter");
@@ -135,7 +136,7 @@ void cflame_span_enter(cflame_span_t h) {
     memcpy(ids, s->path, n * sizeof *ids);
   ids[n++] = own_id(s);
   /* The reference is kept by the frame until its exit. */
-  if (cflame__stack_enter_path(ids, n, h.id) != 0)
+  if (cflame__stack_enter_path(ids, n, h.id, sp) != 0)
     cflame__span_unref(h.id);
 }
 

@@ -14,7 +14,7 @@
 cflame__thread_t cflame__sentinel = {
     .session = UINT64_MAX,
     .top = &cflame__sentinel.stack[0],
-    .stack = {{NULL, CFLAME__SERIAL_NONE}}};
+    .stack = {{NULL, CFLAME__SERIAL_NONE, UINTPTR_MAX}}};
 _Thread_local cflame__thread_t *cflame__tls = &cflame__sentinel;
 #define tls cflame__tls
 #define sentinel cflame__sentinel
@@ -106,6 +106,11 @@ cflame__node_t *cflame__stack_child(cflame__thread_t *t, cflame__node_t *parent,
     e->id = id;
     e->child = c;
   }
+  /* A child with its parent's callsite (recursion) is never cached: its
+   * enters take enter_miss, which tells recursion from a stale frame of a
+   * jumped-over activation at the same stack depth. */
+  if (c->cs && c->cs == parent->cs)
+    return c;
   cflame__node_t *last = parent->cache;
   if (last != &cflame__no_child)
     last->hint = c;
@@ -120,7 +125,7 @@ cflame__node_t *cflame__stack_child(cflame__thread_t *t, cflame__node_t *parent,
  * at most down to the tree's cap, so a frame is only accepted with room for
  * that many more slots below it. */
 static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
-                           uint64_t tag, uint64_t now) {
+                           uint64_t tag, uint64_t now, uintptr_t sp) {
   uint32_t d = cflame__depth(t);
   uint64_t serial = ++t->serial;
   if (d + 1 + (CFLAME_MAX_DEPTH - node->depth) >= CFLAME__SLOTS) {
@@ -134,6 +139,9 @@ static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
   cflame__bump(node);
   t->stack[d + 1].node = node;
   t->stack[d + 1].serial = tag ? tag : serial | t->slow_tag;
+  /* A registry span's frame is managed by hand (entered and exited from
+   * anywhere): frames below it are never taken for jumped over. */
+  t->stack[d + 1].sp = tag & CFLAME__SERIAL_REG ? UINTPTR_MAX : sp;
   t->top = &t->stack[d + 1];
   if (t->stream)
     cflame__record(t, CFLAME_RECORD_ENTER, node->index, now);
@@ -143,35 +151,38 @@ static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
 /* Enters site `id` under the current top (cs NULL for field variants). */
 cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
                                      const cflame_callsite_t *cs, uint32_t id,
-                                     uint64_t now) {
+                                     uint64_t now, uintptr_t sp) {
   if (!cflame__busy_enter(t))
     return 0;
+  if (cflame_unlikely(cflame__stale(t->top, sp, cs)))
+    cflame__stack_heal(t, sp, cs, now);
   cflame__node_t *cur = t->top->node;
   cflame__charge(t, cur, now);
   cflame_token_t tok = 0;
   cflame__node_t *child = cflame__stack_child(t, cur, cs, id);
   if (child) /* else out of memory: the span is simply not recorded */
-    tok = push(t, child, 0, now);
+    tok = push(t, child, 0, now, sp);
   cflame__busy_leave(t);
   return tok;
 }
 
 __attribute__((noinline)) static cflame_token_t
-enter_slow(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now) {
+enter_slow(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now,
+           uintptr_t sp) {
   if (!cs)
     return 0;
   fetch_add(&cflame__counters.slow_enters, 1);
   uint32_t id = cflame__registry_register(cs);
   if (!id || ld_relaxed(&cs->interest_) != CFLAME_INTEREST_ON)
     return 0;
-  return cflame__stack_enter_id(t, cs, id, now);
+  return cflame__stack_enter_id(t, cs, id, now, sp);
 }
 
-static cflame_token_t enter_setup(cflame_callsite_t *cs) {
+static cflame_token_t enter_setup(cflame_callsite_t *cs, uintptr_t sp) {
   if (!cs)
     return 0;
   cflame__thread_t *t = cflame__thread_recording();
-  return t ? enter_slow(t, cs, cflame__now()) : 0;
+  return t ? enter_slow(t, cs, cflame__now(), sp) : 0;
 }
 
 /* Pops frames down to index i - 1 (the frame at i is the one exited). */
@@ -190,6 +201,8 @@ static void pop_to(cflame__thread_t *t, uint32_t i, const char *what) {
       cflame__record(t, CFLAME_RECORD_EXIT, t->stack[j - 1].node->index, now);
   t->overflow = 0;
   t->top = &t->stack[i - 1];
+  if (t->barrier >= i)
+    t->barrier = i - 1;
 }
 
 static uint32_t find_frame(const cflame__thread_t *t, uint64_t serial) {
@@ -228,15 +241,26 @@ __attribute__((noinline)) static void end_slow(cflame__thread_t *t,
   cflame__busy_leave(t);
 }
 
+/* --- frames jumped over (longjmp, exceptions through C) ------------------ */
+
+static cflame_token_t enter_generic(cflame_callsite_t *cs, uintptr_t sp);
+
+cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp) {
+  return enter_generic(cs, sp);
+}
+
 /* --- registry span frames (span.c) ---------------------------------------- */
 
-int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle) {
+int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle,
+                             uintptr_t sp) {
   cflame__thread_t *t = cflame__thread_recording();
   if (!t)
     return -1;
   if (!cflame__busy_enter(t))
     return -1;
   uint64_t now = cflame__now();
+  if (sp > t->top->sp)
+    cflame__stack_heal(t, sp, NULL, now);
   cflame__charge(t, t->top->node, now);
   cflame__node_t *node = t->stack[0].node;
   for (size_t i = 0; i < n && node; i++) {
@@ -245,7 +269,7 @@ int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle) {
   }
   cflame_token_t tok =
       node ? push(t, node, CFLAME__SERIAL_NONE | CFLAME__SERIAL_REG | handle,
-                  now)
+                  now, sp)
            : 0;
   cflame__busy_leave(t);
   if (!tok)
@@ -274,23 +298,24 @@ int cflame__stack_exit_handle(uint64_t handle) {
  * out-of-line routes. Keeping every call out of the fast paths (or in tail
  * position) lets them run in caller-saved registers with no stack frame. */
 __attribute__((noinline)) static cflame_token_t
-enter_generic(cflame_callsite_t *cs) {
+enter_generic(cflame_callsite_t *cs, uintptr_t sp) {
   cflame__thread_t *t = tls;
   if (t->session != ld_acquire(&cflame__live))
-    return enter_setup(cs);
+    return enter_setup(cs, sp);
   uint64_t now = cflame__now();
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node;
   cflame__node_t *child = cur->cache;
   if (child->cs != cs && (child = child->hint)->cs == cs)
     cur->cache = child; /* siblings in turn, as on the fast path */
-  if (child->cs != cs || t->busy)
-    return enter_slow(t, cs, now);
+  if (child->cs != cs || t->busy || cflame__stale(top, sp, cs))
+    return enter_slow(t, cs, now, sp);
   cflame__charge(t, cur, now);
   cflame__bump(child);
   uint64_t serial = ++t->serial;
   top[1].node = child;
   top[1].serial = serial | t->slow_tag;
+  top[1].sp = sp;
   t->top = top + 1;
   if (t->stream)
     cflame__record(t, CFLAME_RECORD_ENTER, child->index, now);
@@ -301,26 +326,32 @@ enter_generic(cflame_callsite_t *cs) {
  * last time (loops over siblings), then the per-thread child cache, and
  * enter there without leaving the fast path's shape (no stack frame). */
 __attribute__((noinline)) static cflame_token_t
-enter_miss(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now) {
+enter_miss(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now,
+           uintptr_t sp) {
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node, *last = cur->cache;
   cflame__node_t *child = last->hint;
+  if (cflame__stale(top, sp, cs)) /* frames jumped over: heal there */
+    return enter_slow(t, cs, now, sp);
   if (child->cs != cs) {
     uint32_t id = ld_relaxed(&cs->id_);
     const cflame__ctab_t *e = cflame__ctab_at(t->ctab, cur, id);
     if (e->parent != cur || e->id != id || !id || e->child->cs != cs)
-      return enter_slow(t, cs, now);
+      return enter_slow(t, cs, now, sp);
     child = e->child;
   }
-  if (last != &cflame__no_child)
-    last->hint = child;
-  cur->cache = child;
+  if (child->cs != cur->cs) { /* recursion stays uncached */
+    if (last != &cflame__no_child)
+      last->hint = child;
+    cur->cache = child;
+  }
   st_relaxed(&cur->self, cur->self + (now - t->last));
   t->last = now;
   cflame__bump(child);
   uint64_t serial = ++t->serial;
   top[1].node = child;
   top[1].serial = serial;
+  top[1].sp = sp;
   t->top = top + 1;
   return serial;
 }
@@ -341,18 +372,19 @@ __attribute__((noinline)) static void end_generic(cflame__thread_t *t,
 }
 
 cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
+  uintptr_t sp = CFLAME__CALLER_SP();
   cflame__thread_t *t = tls;
   if (cflame_unlikely(t->session != ld_relaxed(&cflame__fast)))
-    return enter_generic(cs);
+    return enter_generic(cs, sp);
   uint64_t now = cflame__plat_tsc();
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node;
   cflame__node_t *child = cur->cache; /* never NULL: see cflame__node_add */
-  if (cflame_unlikely(child->cs != cs)) {
+  if (cflame_unlikely(child->cs != cs || sp > top->sp)) {
     /* Siblings entered in turn: the one after the cached child. */
     child = child->hint;
-    if (child->cs != cs)
-      return enter_miss(t, cs, now);
+    if (child->cs != cs || sp > top->sp)
+      return enter_miss(t, cs, now, sp);
     cur->cache = child;
   }
   /* Two cores' TSCs may differ by a few ticks: a slice can come out
@@ -364,6 +396,7 @@ cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
   uint64_t serial = ++t->serial;
   top[1].node = child;
   top[1].serial = serial;
+  top[1].sp = sp;
   t->top = top + 1;
   return serial;
 }

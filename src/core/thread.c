@@ -10,6 +10,11 @@
 #include <string.h>
 
 pthread_mutex_t cflame__threads_lock = PTHREAD_MUTEX_INITIALIZER;
+int cflame__unwind_auto = 1;
+
+void cflame_unwind_auto(bool on) {
+  st_relaxed(&cflame__unwind_auto, on ? 1 : 0);
+}
 cflame__thread_t *cflame__threads;
 
 static uint32_t thread_numbers; /* last "thread-N" handed out */
@@ -71,6 +76,7 @@ cflame__thread_t *cflame__thread_new(void) {
   cflame__node_add(t, NULL, NULL, CFLAME_SITE_ROOT);
   t->stack[0].node = cflame__node_at(t, 0);
   t->stack[0].serial = CFLAME__SERIAL_NONE;
+  t->stack[0].sp = UINTPTR_MAX;
   t->top = &t->stack[0];
   /* Serials are unique per thread, so a token ended on the wrong thread is
    * (almost always) recognised as foreign. */
@@ -176,6 +182,7 @@ void cflame__thread_close_all(cflame__thread_t *t, uint64_t now) {
       cflame__record(t, CFLAME_RECORD_EXIT, t->stack[i - 1].node->index, now);
   t->top = &t->stack[0];
   t->overflow = 0;
+  t->barrier = 0;
 }
 
 void cflame__thread_exit(cflame__thread_t *t) {
@@ -213,6 +220,45 @@ void cflame__thread_after_fork_child(const cflame__thread_t *self) {
       t->pending = 0;
       t->tail = t->head; /* the parent's records, never ours to hand on */
     }
+}
+
+/* --- frames jumped over (longjmp, exceptions through C) ------------------ */
+
+void cflame__stack_heal(cflame__thread_t *t, uintptr_t sp,
+                        const cflame_callsite_t *cs, uint64_t now) {
+  if (!ld_relaxed(&cflame__unwind_auto))
+    return;
+  uint32_t d = cflame__depth(t), i = d, floor = t->barrier;
+  if (floor > d) /* the frames it guarded have exited */
+    floor = t->barrier = d;
+  while (i > floor && t->stack[i].sp < sp)
+    i--;
+  /* At the same depth, an open frame of the very callsite being entered
+   * belongs to an activation that was jumped over (a loop re-enters a
+   * scope only after leaving it; recursion is deeper). */
+  for (uint32_t j = i; cs && j > floor && t->stack[j].sp == sp; j--)
+    if (t->stack[j].node->cs == cs) {
+      i = j - 1;
+      break;
+    }
+  /* A span in a handler on an alternate signal stack is not shallower
+   * than the code it interrupted: it only runs elsewhere. */
+  if (i == d || cflame__plat_on_altstack())
+    return;
+  cflame__charge(t, t->stack[d].node, now);
+  cflame__thread_release_above(t, i);
+  if (t->stream)
+    for (uint32_t j = d; j > i; j--)
+      cflame__record(t, CFLAME_RECORD_EXIT, t->stack[j - 1].node->index, now);
+  uint64_t n = (uint64_t)(d - i) + t->overflow;
+  t->overflow = 0;
+  t->top = &t->stack[i];
+  fetch_add(&cflame__counters.faults[CFLAME_FAULT_UNWOUND], n);
+  cflame__report_counted(CFLAME_FAULT_UNWOUND,
+                         "%llu span(s) were jumped over (longjmp or an "
+                         "exception through C); closed when a shallower "
+                         "enter came",
+                         (unsigned long long)n);
 }
 
 /* --- handing over to sinks (sink lock held) -------------------------------- */

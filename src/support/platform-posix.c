@@ -110,3 +110,8 @@ int cflame__plat_atfork(void (*prepare)(void), void (*parent)(void),
                         void (*child)(void)) {
   return pthread_atfork(prepare, parent, child) == 0 ? 0 : -1;
 }
+
+int cflame__plat_on_altstack(void) {
+  stack_t ss;
+  return sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
+}
