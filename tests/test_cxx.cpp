@@ -89,8 +89,8 @@ int scoped(int n) {
 }
 
 void test_cxx_scoped_spans_exact(void **) {
+  now_ns = 1000; /* the clock starts at install: no root time */
   install(true);
-  now_ns = 1000;
   CFLAME_SPAN(a, "a");
   now_ns += 2;
   CFLAME_SPAN_L(b, CFLAME_LEVEL_WARN, "b");
@@ -174,8 +174,8 @@ void test_cxx_exception_ends_three_scopes(void **) {
 }
 
 void test_cxx_scope_object_token(void **) {
-  install(false);
   now_ns = 10;
+  install(false);
   {
     cflame_callsite_t cs = {"manual", "app", __FILE__, __LINE__,
                             CFLAME_LEVEL_INFO, nullptr, 0, 0, {nullptr, nullptr}};

@@ -460,6 +460,55 @@ static void test_flame_flush_writes_deltas(void **state) {
                                         "main;test_flame::a 2\n");
 }
 
+/* A thread's clock starts at its first cflame call, whatever it is: the
+ * root frame holds the time from there to its first span. */
+static int first_call;
+
+static void *named_late(void *arg) {
+  (void)arg;
+  tclock_ns = 0;
+  if (first_call == 0)
+    (void)cflame_thread_name("t");
+  else
+    CFLAME_INFO_EV("hello");
+  tclock_ns = 10;
+  CFLAME_SPAN(a, "a");
+  tclock_ns = 30;
+  CFLAME_SPAN_END(a);
+  return NULL;
+}
+
+static void test_flame_clock_starts_at_first_call(void **state) {
+  (void)state;
+  static const char *const want[2] = {
+      "t 10\nt;test_flame::a 20\n",
+      "thread-N 10\nthread-N;test_flame::a 20\n"};
+  for (int mode = 0; mode < 2; mode++)
+    for (first_call = 0; first_call < 2; first_call++) {
+      cflame_flame_opts_t o = cflame_flame_opts_default();
+      o.mode = mode ? CFLAME_FLAME_STREAM : CFLAME_FLAME_AGGREGATE;
+      tclock_ns = 0; /* threads' clocks here are one clock, as real ones */
+      install(&o);
+      pthread_t th;
+      assert_int_equal(pthread_create(&th, NULL, named_late, NULL), 0);
+      pthread_join(th, NULL);
+      drop_and_check(mode ? 0 : FOLDED_CHECK_SORTED);
+      /* thread-N: unnamed threads are numbered in order of first use */
+      char *got = folded_sums(memout_str(&out));
+      for (char *p = strstr(got, "thread-"); p; p = strstr(p + 1, "thread-"))
+        for (char *q = p + 7; *q >= '0' && *q <= '9'; q++)
+          *q = 'N';
+      char *n = strstr(got, "thread-N");
+      if (n) /* "thread-NN 10" -> "thread-N 10" */
+        for (char *r; (r = strstr(got, "NN"));)
+          memmove(r, r + 1, strlen(r));
+      assert_string_equal(got, want[first_call]);
+      free(got);
+      memout_free(&out);
+      memset(&out, 0, sizeof out);
+    }
+}
+
 static void test_flame_guard_lifecycle(void **state) {
   (void)state;
   cflame_guard_t *g2 = NULL;
@@ -744,6 +793,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_flame_flush_writes_deltas, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_flame_clock_starts_at_first_call,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_flame_guard_lifecycle, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_flame_file_rewritten_whole_at_each_flush, setup,

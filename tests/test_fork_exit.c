@@ -203,8 +203,8 @@ static int go_fd[2]; /* the parent's worker waits on this pipe */
 
 static void *parent_worker(void *arg) {
   (void)arg;
-  (void)cflame_thread_name("pw");
   tclock_ns = 1000;
+  (void)cflame_thread_name("pw");
   {
     CFLAME_SPAN(t, "w-before");
     tclock_ns += 3;

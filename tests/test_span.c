@@ -60,8 +60,8 @@ static cflame_span_t task;
 
 static void *pool_thread(void *arg) {
   (void)arg;
-  cflame_thread_name("pool");
   tclock_ns = 100;
+  cflame_thread_name("pool");
   cflame_span_enter(task);
   tclock_ns += 7;
   CFLAME_SPAN(io, "io"); /* a scoped span inside a registry span */

@@ -121,7 +121,7 @@ typedef struct life_s {
   unsigned n;
   int ops;
   uint64_t seed;
-  uint64_t expected;  /* clock at last enter/exit - clock at first enter */
+  uint64_t expected;  /* clock at last enter/exit - clock at its naming */
   unsigned long long stale, out_of_order, open_at_exit, zero_tokens;
   int name_failed;
 } life_t;
@@ -145,6 +145,7 @@ static void *life_main(void *arg) {
   uint64_t first = 0, last = 0;
 
   tclock_ns = next_rand(&rs) % 1000000000u; /* each thread its own origin */
+  uint64_t origin = tclock_ns; /* its clock starts at its first call: */
   set_name(l, 0);
   for (int op = 0; op < l->ops; op++) {
     uint64_t r = next_rand(&rs);
@@ -162,7 +163,7 @@ static void *life_main(void *arg) {
         }
         if (!started) {
           started = 1;
-          first = tclock_ns;
+          first = origin; /* naming it */
         }
         last = tclock_ns;
         open[depth++] = t;

@@ -63,8 +63,8 @@ static void *worker(void *arg) {
   int id = (int)(intptr_t)arg;
   char name[32];
   snprintf(name, sizeof name, "w-%d", id);
-  cflame_thread_name(name);
   tclock_ns = 1000000 * (uint64_t)id; /* each thread its own timeline */
+  cflame_thread_name(name); /* the thread's clock starts here */
   for (int i = 0; i < ITERS; i++) {
     CFLAME_SPAN(a, "outer");
     tclock_ns += 1;

@@ -110,8 +110,11 @@ void cflame__clock_calibrate(void) {
 }
 
 
+uint32_t cflame__clock_gen;
+
 void cflame__clock_select(cflame_clock_fn fn, void *ctx, int source) {
   cflame__clock_init();
+  st_relaxed(&cflame__clock_gen, cflame__clock_gen + 1);
   user_fn = fn;
   user_ctx = ctx;
   if (source >= 0)

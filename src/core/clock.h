@@ -61,6 +61,9 @@ static inline uint64_t cflame__clock_to_ns(uint64_t ticks) {
 /* Switches the clock (caller holds the sink lock, no sink installed);
  * source < 0 keeps the forced source. */
 void cflame__clock_select(cflame_clock_fn fn, void *ctx, int source);
+/* Bumped by every clock change: timestamps of different generations do
+ * not compare. */
+extern uint32_t cflame__clock_gen;
 /* The user clock, or NULL. */
 cflame_clock_fn cflame__clock_user(void **ctx);
 /* Refreshes the tick rate (sink lock held); cheap once calibrated. */

@@ -113,6 +113,8 @@ struct cflame_thread_s {
   cflame__node_t *chunks[CFLAME__CHUNKS];
   uint64_t tree;        /* session whose tree this is (cflame__live >> 16) */
   uint64_t start;       /* ticks when this tree began */
+  uint64_t born;        /* ticks at the thread's first cflame call */
+  uint32_t born_clock;  /* cflame__clock_gen when born was read */
   /* identity, under the threads lock */
   char *name;           /* set by cflame_thread_name, or NULL */
   uint32_t number;      /* 0 for the main thread */

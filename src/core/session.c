@@ -44,6 +44,7 @@ int cflame_sink_install(const cflame_sink_t *vt, void *ud,
   memcpy(&copy, vt, vt->size < sizeof copy ? vt->size : sizeof copy);
   cflame__hooks();
   cflame__clock_init();
+  (void)cflame__thread_self(); /* installing is this thread's first call */
   lock();
   int slot = -1;
   for (int i = 0; i < CFLAME_SINKS_MAX && slot < 0; i++)

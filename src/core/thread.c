@@ -83,6 +83,8 @@ cflame__thread_t *cflame__thread_new(void) {
   if (!cflame__plat_is_main_thread())
     t->number = __atomic_add_fetch(&thread_numbers, 1, __ATOMIC_RELAXED);
   t->serial = (uint64_t)(t->number & 0x7fffffu) << 40;
+  t->born_clock = ld_relaxed(&cflame__clock_gen);
+  t->born = cflame__now();
   pthread_mutex_lock(&cflame__threads_lock);
   t->next = cflame__threads;
   cflame__threads = t;
@@ -109,8 +111,16 @@ static void tree_reset(cflame__thread_t *t, uint64_t tree) {
   t->ring = NULL;
   t->head = t->tail = t->tail_seen = 0;
   t->stream = 0;
-  t->start = cflame__now();
-  t->last = t->start;
+  /* The thread's clock starts at its first cflame call (naming it, an
+   * event, installing a sink, a span), but not before the session. */
+  uint64_t now = cflame__now(), start = now;
+  if (t->born_clock == ld_relaxed(&cflame__clock_gen)) {
+    start = t->born > cflame__session_t0 ? t->born : cflame__session_t0;
+    if (start > now) /* another thread's clock (an injected one) */
+      start = now;
+  }
+  t->start = start;
+  t->last = start;
   /* Last: a sink that sees the live session here sees the reset tree. */
   st_release(&t->tree, tree);
 }
