@@ -177,7 +177,7 @@ void test_cxx_scope_object_token(void **) {
   now_ns = 10;
   install(false);
   {
-    cflame_callsite_t cs = {"manual", "app", __FILE__, __LINE__,
+    static cflame_callsite_t cs = {"manual", "app", __FILE__, __LINE__,
                             CFLAME_LEVEL_INFO, nullptr, 0, 0, {nullptr, nullptr}};
     cflame::scope s(cflame_scope_enter(&cs));
     assert_true(s.token() != 0);
