@@ -326,7 +326,7 @@ enter_generic(cflame_callsite_t *cs, uintptr_t sp) {
  * last time (loops over siblings), then the per-thread child cache, and
  * enter there without leaving the fast path's shape (no stack frame). */
 __attribute__((noinline)) static cflame_token_t
-enter_miss(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now,
+enter_miss(cflame_callsite_t *cs, cflame__thread_t *t, uint64_t now,
            uintptr_t sp) {
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node, *last = cur->cache;
@@ -384,7 +384,7 @@ cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
     /* Siblings entered in turn: the one after the cached child. */
     child = child->hint;
     if (child->cs != cs || sp > top->sp)
-      return enter_miss(t, cs, now, sp);
+      return enter_miss(cs, t, now, sp);
     cur->cache = child;
   }
   /* Two cores' TSCs may differ by a few ticks: a slice can come out
