@@ -612,10 +612,12 @@ static void flush100k_to(int fd, int regular, const char *label, int pprof) {
   free(buf);
 
   stat_t f = summarize(fl, opt.runs), w = summarize(wr, opt.runs);
+  if (pprof) /* samples are not lines: every node, the root too */
+    lines = (uint64_t)TOUCH_PAIRS + 1;
   if (pprof)
-    printf("pprof100k -> %s: one profile of 110100 stacks, %" PRIu64
+    printf("pprof100k -> %s: one profile of %" PRIu64 " stacks, %" PRIu64
            " bytes per flush\n",
-           label, bytes);
+           label, lines, bytes);
   else
     printf("flush100k -> %s: %" PRIu64 " lines (stacks), %" PRIu64
            " bytes per flush\n",
