@@ -346,6 +346,10 @@ static void *exit_inside_span(void *arg) {
   (void)arg;
   tclock_ns = 0;
   (void)cflame_thread_name("gone");
+  CFLAME_SPAN(w, "warm");
+  tclock_ns += 1;
+  CFLAME_SPAN_END(w);
+  tclock_ns += 2; /* root time: a retired sample without frames */
   CFLAME_SPAN(a, "work");
   tclock_ns += 6;
   CFLAME_SPAN(b, "open");
@@ -372,6 +376,8 @@ static void test_pprof_sink_file_rewritten_whole(void **state) {
   expect_script(&r, 1);
   expect(&r, "gone;" F("work"), 1, 6);
   expect(&r, "gone;" F("work") ";" F("open"), 1, 4);
+  expect(&r, "gone;" F("warm"), 1, 1);
+  expect(&r, "gone", 0, 2);
   pprof_result_free(&r);
   script();
   assert_int_equal(cflame_guard_flush(guard), 0);
@@ -383,6 +389,7 @@ static void test_pprof_sink_file_rewritten_whole(void **state) {
   expect(&r, "main", 0, 27);
   expect(&r, "gone;" F("work"), 1, 6);
   expect(&r, "gone;" F("work") ";" F("open"), 1, 4);
+  expect(&r, "gone", 0, 2);
   assert_int_equal(r.duration_nanos, 3 * 32);
   pprof_result_free(&r);
   unlink(path);

@@ -205,7 +205,9 @@ static void attach(void *ud, cflame_guard_t *g) {
 
 static int retire(retired_t *r, uint32_t label, const uint64_t *loc, uint32_t n,
                   uint64_t calls, uint64_t wall) {
-  if (grow((void **)&r->locs, &r->locs_cap, r->nlocs + n, sizeof *r->locs) ||
+  /* + 1: locs is never NULL, even when every sample has no frames. */
+  if (grow((void **)&r->locs, &r->locs_cap, r->nlocs + n + 1,
+           sizeof *r->locs) ||
       grow((void **)&r->s, &r->s_cap, r->ns + 1, sizeof *r->s))
     return -1;
   memcpy(r->locs + r->nlocs, loc, n * sizeof *loc);
