@@ -466,6 +466,50 @@ static void test_pprof_sink_pipe_profile_per_flush(void **state) {
   close(p[1]);
 }
 
+static int stop_spinning;
+
+static void *spinner(void *arg) {
+  (void)arg;
+  for (unsigned i = 0; !__atomic_load_n(&stop_spinning, __ATOMIC_ACQUIRE);
+       i++) {
+    CFLAME_SPAN(a, "spin");
+    tclock_ns += 1;
+    if (i % 3 == 0) {
+      CFLAME_SPAN(b, "inner");
+      tclock_ns += 2;
+      CFLAME_SPAN_END(b);
+    }
+    CFLAME_SPAN_END(a);
+  }
+  return NULL;
+}
+
+/* Flushes while two threads record: every profile is valid (TSan runs this
+ * one too). */
+static void test_pprof_sink_flush_while_recording(void **state) {
+  (void)state;
+  assert_int_equal(cflame_pprof_writer(memout_write, &out, NULL, &guard), 0);
+  __atomic_store_n(&stop_spinning, 0, __ATOMIC_RELEASE);
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, spinner, NULL), 0);
+  size_t cuts[21] = {0};
+  for (int k = 1; k <= 20; k++) {
+    script();
+    assert_int_equal(cflame_guard_flush(guard), 0);
+    cuts[k] = out.len;
+  }
+  __atomic_store_n(&stop_spinning, 1, __ATOMIC_RELEASE);
+  for (int i = 0; i < 2; i++)
+    pthread_join(th[i], NULL);
+  for (int k = 1; k <= 20; k++) {
+    pprof_result_t r;
+    decode(out.buf + cuts[k - 1], cuts[k] - cuts[k - 1], &r);
+    expect_script(&r, 1);
+    pprof_result_free(&r);
+  }
+}
+
 static void test_pprof_sink_env_and_setup_errors(void **state) {
   (void)state;
   char path[] = "/tmp/cflame-pprof-XXXXXX";
@@ -506,6 +550,7 @@ int main(void) {
       T(test_pprof_sink_file_rewritten_whole),
       T(test_pprof_sink_process_exit_in_span),
       T(test_pprof_sink_pipe_profile_per_flush),
+      T(test_pprof_sink_flush_while_recording),
       T(test_pprof_sink_env_and_setup_errors),
 #undef T
   };
