@@ -386,6 +386,42 @@ CFLAME_API int cflame_flame_writer(cflame_write_fn fn, void *ctx,
                                    const cflame_flame_opts_t *opts,
                                    cflame_guard_t **out);
 
+/* --- pprof sink ------------------------------------------------------------ */
+
+/* pprof sink options; start from cflame_pprof_opts_default(). */
+typedef struct cflame_pprof_opts_s {
+  bool empty_samples;    /* default true: time outside spans is a sample
+                            with no frames (the thread label only) */
+  bool module_path;      /* default true: functions read "target::name" */
+  bool fields_in_frame;  /* default false: functions read "name{k=v}" */
+  uint64_t reserved_[4]; /* zero: room to grow */
+} cflame_pprof_opts_t;
+
+/* The defaults listed above. */
+CFLAME_API cflame_pprof_opts_t cflame_pprof_opts_default(void);
+
+/* Installs a pprof sink: an uncompressed profile.proto (go tool pprof,
+ * Pyroscope, Parca, pprof-format) with sample types calls (enters per
+ * stack) and wall (self time per stack in ns, as the flame sink's), one
+ * function per distinct frame text with the callsite's file and line,
+ * stacks leaf-first, a `thread` label per sample. Every flush writes one
+ * complete profile: a regular file is rewritten whole (the run since
+ * install); to a pipe, fd or callback each flush appends one complete
+ * profile of the interval since the previous flush. Guard rules and
+ * return values as for cflame_flame_file; works beside other sinks. */
+CFLAME_API int cflame_pprof_file(const char *path,
+                                 const cflame_pprof_opts_t *opts,
+                                 cflame_guard_t **out);
+
+/* Same, writing to an open fd, which the guard never closes. */
+CFLAME_API int cflame_pprof_fd(int fd, const cflame_pprof_opts_t *opts,
+                               cflame_guard_t **out);
+
+/* Same, writing through fn(ctx, ...), called with the sink lock held. */
+CFLAME_API int cflame_pprof_writer(cflame_write_fn fn, void *ctx,
+                                   const cflame_pprof_opts_t *opts,
+                                   cflame_guard_t **out);
+
 /* --- fmt sink --------------------------------------------------------------- */
 
 /* Options of the fmt sink; start from cflame_fmt_opts_default(). */
@@ -418,7 +454,8 @@ CFLAME_API int cflame_fmt_writer(cflame_write_fn fn, void *ctx,
  * and returns one guard that owns them all (*out = NULL and 0 if none):
  * CFLAME_FLAME=path: a flame sink, with CFLAME_FLAME_MODE=aggregate|stream,
  * CFLAME_FLAME_EMPTY_SAMPLES, _THREADS_COLLAPSED, _MODULE_PATH,
- * _FILE_AND_LINE, _FIELDS_IN_FRAME = 0|1; CFLAME_CLOCK=auto|tsc|monotonic
+ * _FILE_AND_LINE, _FIELDS_IN_FRAME = 0|1; CFLAME_PPROF=path: a pprof sink;
+ * CFLAME_CLOCK=auto|tsc|monotonic
  * (CFLAME_FILTER is read at first use). A bad value is reported through
  * the error callback and the default kept. Files are never opened through
  * a symlink (O_NOFOLLOW). Returns as cflame_flame_file (after a failure no

@@ -92,6 +92,12 @@ uint64_t cflame__plat_monotonic_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t cflame__plat_realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int cflame__plat_tsc_usable(void) {
 #if defined(__x86_64__) || defined(__i386__)
   unsigned a, b, c, d;

@@ -30,6 +30,9 @@ long cflame__plat_write(int fd, const void *buf, size_t len);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t cflame__plat_monotonic_ns(void);
 
+/* CLOCK_REALTIME in nanoseconds since the epoch. */
+uint64_t cflame__plat_realtime_ns(void);
+
 /* Does the CPU have a time-stamp counter that ticks at a constant rate in
  * every power state, readable by cflame__plat_tsc()? */
 int cflame__plat_tsc_usable(void);

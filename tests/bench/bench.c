@@ -23,6 +23,8 @@
  *   threads2   aggregate, two threads running the loop at once
  *   flush100k  one cflame_guard_flush of ~100k distinct stacks, to /dev/null
  *              and to a regular file, against bare write(2) of as many bytes
+ *   pprof100k  the same flush through a pprof sink (cflame_pprof_fd): one
+ *              complete profile.proto of the same stacks
  *   rss        memory after warm-up vs after many more spans, both modes
  * Peak RSS (getrusage ru_maxrss) is printed after every case.
  */
@@ -271,7 +273,8 @@ enum {
   C_REGISTRY = 1 << 9,
   C_SIBLINGS = 1 << 10,
   C_TEARDOWN = 1 << 11,
-  C_ALL = (1 << 12) - 1
+  C_PPROF = 1 << 12,
+  C_ALL = (1 << 13) - 1
 };
 
 static const struct {
@@ -281,7 +284,8 @@ static const struct {
                   {"off", C_OFF},           {"aggregate", C_AGG},
                   {"stream", C_STREAM},     {"fields", C_FIELDS},
                   {"registry", C_REGISTRY}, {"threads2", C_THREADS2},
-                  {"flush100k", C_FLUSH},   {"rss", C_RSS},
+                  {"flush100k", C_FLUSH},   {"pprof100k", C_PPROF},
+                  {"rss", C_RSS},
                   {"siblings", C_SIBLINGS}, {"teardown", C_TEARDOWN},
                   {"all", C_ALL}};
 
@@ -569,10 +573,14 @@ static void rewind_fd(int fd, int regular) {
 
 /* Times a flush of the 100k stacks to fd, then bare write(2)s of as many
  * bytes in writer-sized chunks to the same fd. */
-static void flush100k_to(int fd, int regular, const char *label) {
+static void flush100k_to(int fd, int regular, const char *label, int pprof) {
   cflame_flame_opts_t o = cflame_flame_opts_default();
   size_t chunk = o.buffer_size;
-  cflame_guard_t *g = install(fd, CFLAME_FLAME_AGGREGATE);
+  cflame_guard_t *g = NULL;
+  if (pprof)
+    CHECK(cflame_pprof_fd(fd, NULL, &g));
+  else
+    g = install(fd, CFLAME_FLAME_AGGREGATE);
   cflame_stats_t s0, s1;
   double fl[MAX_RUNS], wr[MAX_RUNS];
 
@@ -630,9 +638,16 @@ static void flush100k_to(int fd, int regular, const char *label) {
   free(buf);
 
   stat_t f = summarize(fl, opt.runs), w = summarize(wr, opt.runs);
-  printf("flush100k -> %s: %" PRIu64 " lines (stacks), %" PRIu64
-         " bytes per flush\n",
-         label, lines, bytes);
+  if (pprof) /* samples are not lines: every node, the root too */
+    lines = (uint64_t)TOUCH_PAIRS + 1;
+  if (pprof)
+    printf("pprof100k -> %s: one profile of %" PRIu64 " stacks, %" PRIu64
+           " bytes per flush\n",
+           label, lines, bytes);
+  else
+    printf("flush100k -> %s: %" PRIu64 " lines (stacks), %" PRIu64
+           " bytes per flush\n",
+           label, lines, bytes);
   note("creating the stacks (first pass, 110100 pairs): %.1f ms; touching "
        "them again: %.1f ms (%.1f ns/pair)",
        t_create / 1e6, t_touch / 1e6, t_touch / TOUCH_PAIRS);
@@ -654,8 +669,8 @@ static void flush100k_to(int fd, int regular, const char *label) {
   fflush(stdout);
 }
 
-static void case_flush100k(int devnull) {
-  flush100k_to(devnull, 0, "/dev/null");
+static void case_flush100k(int devnull, int pprof) {
+  flush100k_to(devnull, 0, "/dev/null", pprof);
   const char *dir = getenv("TMPDIR");
   char path[4096];
   snprintf(path, sizeof path, "%s/cflame-bench-XXXXXX",
@@ -667,7 +682,7 @@ static void case_flush100k(int devnull) {
   char label[4200];
   snprintf(label, sizeof label, "regular file in %s",
            dir && *dir ? dir : "/tmp");
-  flush100k_to(fd, 1, label);
+  flush100k_to(fd, 1, label, pprof);
   close(fd);
 }
 
@@ -809,7 +824,7 @@ static void usage(FILE *f) {
           "[--case NAME[,NAME...]]...\n"
           "       cflame-bench --callgrind-case NAME N\n"
           "cases: nosink filtered off aggregate siblings stream fields registry "
-          "threads2 flush100k teardown rss all\n"
+          "threads2 flush100k pprof100k teardown rss all\n"
           "callgrind cases: empty rdtsc gettime off nosink filtered "
           "aggregate stream fields fields_frame registry\n");
 }
@@ -913,10 +928,12 @@ int main(int argc, char **argv) {
     case_registry(devnull);
   if (opt.cases & C_THREADS2)
     case_threads2(devnull);
-  if (opt.cases & (C_FLUSH | C_RSS))
+  if (opt.cases & (C_FLUSH | C_PPROF | C_RSS))
     printf("\n");
   if (opt.cases & C_FLUSH)
-    case_flush100k(devnull);
+    case_flush100k(devnull, 0);
+  if (opt.cases & C_PPROF)
+    case_flush100k(devnull, 1);
   if (opt.cases & C_TEARDOWN)
     case_teardown();
   if (opt.cases & C_RSS)

@@ -15,11 +15,18 @@
  *         2 fields_in_frame; failing writes: 2 more bytes (first failing
  *         call, how many)
  *   ops   one byte each: low nibble = opcode, high nibble = slot/param,
- *         then the opcode's operands (see run_op and run_ext). */
+ *         then the opcode's operands (see run_op and run_ext).
+ *
+ * A pprof sink with the same options runs beside the flame sink, on a
+ * writer that never fails: each of its flushes must be one complete
+ * profile that passes the strict decoder (tests/support/pprof_check.c),
+ * and in aggregate mode its wall per stack must equal the folded lines of
+ * the same flush. */
 #include "fuzz_input.h"
 #include <cflame.h>
 
 #include "folded_check.h"
+#include "pprof_check.h"
 #include "testutil.h"
 
 #include <errno.h>
@@ -45,7 +52,6 @@
 #define INTERN_MAX (1u << 18)
 
 /* --- input reader --------------------------------------------------------- */
-
 
 /* Up to `want` bytes of the input, without copying. */
 static size_t rd_take(rd_t *r, size_t want, const uint8_t **out) {
@@ -222,9 +228,9 @@ static long fault_write(void *ctx, const void *buf, size_t len) {
 
 typedef struct state_s {
   slot_t slot[SLOTS];
-  cflame_token_t stack[STACK_CAP];  /* tokens we believe are open */
+  cflame_token_t stack[STACK_CAP]; /* tokens we believe are open */
   cflame_span_t hstack[STACK_CAP]; /* registry span of that frame, or NULL */
-  size_t text[STACK_CAP + 1];       /* upper bound of each stack's text */
+  size_t text[STACK_CAP + 1];      /* upper bound of each stack's text */
   size_t depth;
   size_t root_len, out_len; /* upper bounds, against budget */
   size_t budget;
@@ -243,7 +249,11 @@ typedef struct state_s {
   size_t htext[HANDLES];   /* upper bound of the span's stack text */
   unsigned hrefs[HANDLES]; /* references we hold (close drops one) */
   cflame_guard_t *g;
+  cflame_guard_t *pg; /* the pprof sink beside it */
+  struct run_s *run;
 } state_t;
+
+static void cut(struct run_s *res);
 
 static const char *const default_files[4] = {"src/fuzz/alpha.c", "beta.c", "",
                                              "dir.d/noext"};
@@ -321,7 +331,7 @@ static void enter(state_t *st, unsigned slot) {
     st->last_tok = t;
   if (st->depth < STACK_CAP) {
     st->text[st->depth + 1] = st->text[st->depth] + frame_len(st, s);
-    st->hstack[st->depth] = NULL;
+    st->hstack[st->depth] = CFLAME_SPAN_NONE;
     st->stack[st->depth++] = t;
   }
 }
@@ -469,13 +479,13 @@ static cflame_span_t rd_handle(state_t *st, rd_t *r, int *idx) {
   unsigned b = rd_u8(r);
   *idx = -1;
   if (b == 0xFF)
-    return (cflame_span_t )(uintptr_t)(rd_uint(r, 8) | (UINT64_C(1) << 61));
+    return (cflame_span_t){rd_uint(r, 8) | (UINT64_C(1) << 61)};
   *idx = (int)(b % HANDLES);
   return st->h[*idx];
 }
 
 static void keep_handle(state_t *st, rd_t *r, cflame_span_t h, size_t text) {
-  if (!h)
+  if (cflame_span_is_none(h))
     return;
   unsigned i = rd_u8(r) % HANDLES;
   /* An overwritten handle is closed first so spans do not pile up. */
@@ -507,7 +517,7 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
   case 1:
   case 2:
   case 3: { /* new span: under our stack, as a root, as a child of h */
-    cflame_span_t parent = NULL, *h;
+    cflame_span_t parent = CFLAME_SPAN_NONE, h;
     size_t base = 0;
     if (code == 3) {
       parent = rd_handle(st, r, &idx);
@@ -541,8 +551,9 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
     cflame_span_exit(h);
     st->calls++;
     charge_line(st);
-    size_t i = h ? st->depth : 0; /* NULL would match our plain frames */
-    while (i > 0 && st->hstack[i - 1] != h)
+    /* NONE would match our plain frames */
+    size_t i = cflame_span_is_none(h) ? 0 : st->depth;
+    while (i > 0 && st->hstack[i - 1].id != h.id)
       i--;
     if (i > 0)
       while (st->depth >= i)
@@ -560,7 +571,7 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
   }
   case 7: {
     cflame_span_t h = rd_handle(st, r, &idx);
-    if (cflame_span_clone(h) == h && h && idx >= 0)
+    if (cflame_span_clone(h).id == h.id && !cflame_span_is_none(h) && idx >= 0)
       st->hrefs[idx]++;
     break;
   }
@@ -602,7 +613,7 @@ static void run_ext(state_t *st, rd_t *r, unsigned e) {
     if (st->depth < STACK_CAP) {
       st->text[st->depth + 1] =
           st->text[st->depth] + frame_len(st, &st->slot[q]) + ftext(st, &fs);
-      st->hstack[st->depth] = NULL;
+      st->hstack[st->depth] = CFLAME_SPAN_NONE;
       st->stack[st->depth++] = t;
     }
     free_fields(&fs);
@@ -657,6 +668,11 @@ static void run_op(state_t *st, rd_t *r) {
   }
   case 9: {
     int rc = cflame_guard_flush(st->g);
+    if (cflame_guard_flush(st->pg) != 0) {
+      fprintf(stderr, "fuzz_folded: the pprof sink's flush failed\n");
+      abort();
+    }
+    cut(st->run);
     if (rc != 0 && !st->writer_fails) {
       fprintf(stderr,
               "fuzz_folded: cflame_guard_flush: %s with a writer "
@@ -705,12 +721,28 @@ static void run_op(state_t *st, rd_t *r) {
 
 typedef struct run_s {
   out_t o;
-  int rc; /* of cflame_guard_drop */
+  memout_t pp;  /* the pprof sink's output */
+  size_t *cuts; /* after each flush: pp.len, then o.m.len */
+  size_t ncuts, cuts_cap;
+  int compare; /* folded and pprof frames are the same text */
+  int rc;      /* of cflame_guard_drop */
   int stream;
   int perturbed;    /* writer faults, short writes, EINTR or a small buffer */
   unsigned flushes; /* explicit ones, before the drop */
   uint64_t clk_min, clk_max;
 } run_t;
+
+/* Where one profile (and one flush's folded lines) ends. */
+static void cut(run_t *res) {
+  if (res->ncuts + 2 > res->cuts_cap) {
+    res->cuts_cap = res->cuts_cap ? res->cuts_cap * 2 : 64;
+    res->cuts = realloc(res->cuts, res->cuts_cap * sizeof *res->cuts);
+    if (!res->cuts)
+      abort();
+  }
+  res->cuts[res->ncuts++] = res->pp.len;
+  res->cuts[res->ncuts++] = res->o.m.len;
+}
 
 /* Runs the script once. With `perturb` 0 the writer options of the input
  * are ignored (but their bytes still consumed, so the ops line up), which
@@ -799,16 +831,33 @@ static void run_script(const uint8_t *data, size_t size, int perturb,
             cflame_strerror(rc));
     abort();
   }
+  cflame_pprof_opts_t popts = cflame_pprof_opts_default();
+  popts.empty_samples = opts.empty_samples;
+  popts.module_path = opts.module_path;
+  popts.fields_in_frame = opts.fields_in_frame;
+  res->compare = !res->stream && !opts.threads_collapsed && !opts.file_and_line;
+  st->run = res;
+  rc = cflame_pprof_writer(memout_write, &res->pp, &popts, &st->pg);
+  if (rc != 0) {
+    fprintf(stderr, "fuzz_folded: cflame_pprof_writer: %s\n",
+            cflame_strerror(rc));
+    abort();
+  }
   for (unsigned ops = 0; ops < MAX_OPS && r.n > 0 && busy(st); ops++)
     run_op(st, &r);
   if (cfg1 & 128)
     while (st->depth && busy(st))
       end_at(st, 0);
   res->rc = cflame_guard_drop(st->g);
+  if (cflame_guard_drop(st->pg) != 0) {
+    fprintf(stderr, "fuzz_folded: the pprof sink's drop failed\n");
+    abort();
+  }
+  cut(res);
   /* Registry spans outlive the session: let ours go, so that a long run
    * does not pile them up (exits after the drop are a case of their own). */
   for (size_t i = st->depth; i-- > 0;)
-    if (st->hstack[i])
+    if (!cflame_span_is_none(st->hstack[i]))
       cflame_span_exit(st->hstack[i]);
   for (unsigned i = 0; i < HANDLES; i++)
     for (; st->hrefs[i]; st->hrefs[i]--)
@@ -870,6 +919,32 @@ static void check_run(const run_t *a) {
     fail(a, NULL, NULL, "counts add up to more time than elapsed");
 }
 
+/* Every flush of the pprof sink wrote one complete, valid profile; with
+ * the same frame texts, a writer that lost nothing and no count clamped,
+ * its wall per stack equals the folded lines of that flush. */
+static void check_pprof(const run_t *a) {
+  int same = a->compare && !a->o.fail_len &&
+             a->clk_max - a->clk_min <= (UINT64_C(1) << 53);
+  for (size_t k = 0; k < a->ncuts; k += 2) {
+    size_t p0 = k ? a->cuts[k - 2] : 0, f0 = k ? a->cuts[k - 1] : 0;
+    pprof_result_t r;
+    if (pprof_check(a->pp.buf ? a->pp.buf + p0 : "", a->cuts[k] - p0,
+                    PPROF_CHECK_THREAD_ROOT, &r) != 0) {
+      fprintf(stderr, "fuzz_folded: profile %zu is invalid: %s\n", k / 2,
+              r.error);
+      abort();
+    }
+    char msg[512];
+    if (same && pprof_compare_folded(&r, a->o.m.buf ? a->o.m.buf + f0 : "",
+                                     a->cuts[k + 1] - f0, msg, sizeof msg)) {
+      fprintf(stderr, "fuzz_folded: profile %zu vs folded: %s\n", k / 2, msg);
+      show("folded output", a->o.m.buf, a->o.m.len);
+      abort();
+    }
+    pprof_result_free(&r);
+  }
+}
+
 /* Short writes, EINTR and the buffer size must not change a byte; failing
  * writes may only drop whole lines, so what is left is the reference's
  * lines with some left out. A line torn by a write error can still be valid
@@ -924,12 +999,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   run_t a, ref;
   run_script(data, size, 1, &a);
   check_run(&a);
+  check_pprof(&a);
   if (a.perturbed) {
     run_script(data, size, 0, &ref);
     check_run(&ref);
+    check_pprof(&ref);
     check_against(&a, &ref);
     memout_free(&ref.o.m);
+    memout_free(&ref.pp);
+    free(ref.cuts);
   }
   memout_free(&a.o.m);
+  memout_free(&a.pp);
+  free(a.cuts);
   return 0;
 }

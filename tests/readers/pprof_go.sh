@@ -20,10 +20,16 @@ export HOME="$dir" GOCACHE="$dir/gocache" LC_ALL=C
 go tool pprof -symbolize=none -raw "$dir/sample.pb" >"$dir/raw.txt"
 awk -f "$here/pprof_raw.awk" "$dir/raw.txt" >"$dir/go.tsv"
 awk -f "$here/totals.awk" "$dir/go.tsv" | sort >"$dir/go.totals"
-awk -f "$here/totals.awk" "$dir/expected.tsv" | sort >"$dir/expected.totals"
+# go tool pprof (1.19) leaves out samples without locations, as the sink
+# writes time outside every span (the thread label alone): not expected.
+awk -F '\t' 'index($1, ";")' "$dir/expected.tsv" |
+  awk -f "$here/totals.awk" | sort >"$dir/expected.totals"
 if ! diff -u "$dir/expected.totals" "$dir/go.totals"; then
   echo "FAIL: go tool pprof's per-stack totals differ (expected first)"
   exit 1
+fi
+if [ -n "${CFLAME_PPROF_TOP:-}" ]; then
+  go tool pprof -symbolize=none -top "$dir/sample.pb" 2>&1 | head -14
 fi
 echo "ok: go tool pprof ($(go version | cut -d' ' -f3)) read" \
   "$(wc -l <"$dir/go.totals") stacks with the expected totals"

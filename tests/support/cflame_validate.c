@@ -10,15 +10,61 @@
 static int usage(FILE *out) {
   fputs("usage: cflame-validate [--sorted] FILE...\n"
         "       cflame-validate --pprof FILE...\n"
+        "       cflame-validate --pprof-stacks FILE\n"
+        "       cflame-validate --pprof-folded FOLDED FILE\n"
         "  --sorted  also require merged, bytewise sorted stacks (rule 6)\n"
-        "  --pprof   FILEs are uncompressed pprof profile.proto files\n",
+        "  --pprof   FILEs are uncompressed pprof profile.proto files\n"
+        "  --pprof-stacks  check FILE, print \"thread;root;..;leaf<TAB>calls"
+        "<TAB>wall\"\n"
+        "                  per distinct stack\n"
+        "  --pprof-folded  check FILE, and that its wall time per stack (the\n"
+        "                  thread label as root) equals FOLDED's\n",
         out);
   return 2;
+}
+
+/* --pprof-stacks / --pprof-folded: 0 ok, 1 mismatch or invalid, 2 I/O. */
+static int pprof_stacks(const char *folded, const char *path) {
+  pprof_result_t r;
+  if (pprof_check_file(path, PPROF_CHECK_THREAD_ROOT, &r)) {
+    fprintf(stderr, "%s: %s\n", path, r.error);
+    return 1;
+  }
+  int rc = 0;
+  if (folded) {
+    FILE *f = fopen(folded, "rb");
+    static char buf[1 << 24];
+    size_t len = f ? fread(buf, 1, sizeof buf, f) : 0;
+    char msg[512];
+    if (!f || ferror(f) || len == sizeof buf) {
+      fprintf(stderr, "%s: cannot read (or larger than 16 MiB)\n", folded);
+      rc = 2;
+    } else if (pprof_compare_folded(&r, buf, len, msg, sizeof msg)) {
+      fprintf(stderr, "%s vs %s: %s\n", path, folded, msg);
+      rc = 1;
+    } else {
+      printf("%s: %zu stacks, wall per stack equal to %s\n", path, r.nstacks,
+             folded);
+    }
+    if (f)
+      fclose(f);
+  } else {
+    for (size_t k = 0; k < r.nstacks; k++)
+      printf("%s\t%lld\t%lld\n", r.stacks[k].stack, r.stacks[k].calls,
+             r.stacks[k].wall);
+  }
+  pprof_result_free(&r);
+  return rc;
 }
 
 int main(int argc, char **argv) {
   unsigned flags = 0;
   int i, pprof = 0;
+
+  if (argc == 3 && !strcmp(argv[1], "--pprof-stacks"))
+    return pprof_stacks(NULL, argv[2]);
+  if (argc == 4 && !strcmp(argv[1], "--pprof-folded"))
+    return pprof_stacks(argv[2], argv[3]);
 
   for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
     if (!strcmp(argv[i], "--")) {
