@@ -1,0 +1,8 @@
+/* interp.c with the span macros compiled out (CFLAME_ENABLED=0), as
+ * interp_round_off: the baseline of cflame-bench-realistic, built from the
+ * same text. The library target exports CFLAME_ENABLED=1 to its users, so
+ * this file overrides it before cflame.h is read. */
+#undef CFLAME_ENABLED
+#define CFLAME_ENABLED 0
+#define INTERP_ENTRY interp_round_off
+#include "interp.c"
