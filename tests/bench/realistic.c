@@ -39,7 +39,7 @@ typedef int (*round_fn)(uint32_t seed, int iters, interp_stats_t *st);
 static struct {
   int runs, rounds, iters;
   const char *out;
-} opt = {9, 8, 2400, NULL};
+} opt = {5, 8, 12000, NULL};
 
 static void die(const char *what, int rc) {
   fprintf(stderr, "cflame-bench-realistic: %s: %s (%d)\n", what,
