@@ -29,7 +29,7 @@
 # (one loop iteration is 3 span pairs), which cancels start-up, warm-up and
 # teardown. The registry case does one new+enter+exit+close set per
 # iteration, so its figure is per set: (Ir(2N) - Ir(N)) / N. The realistic
-# case (an interpreter, tests/bench/interp.c) runs RN and 2RN rounds of one
+# case (an interpreter, tests/bench/interp_*.c) runs RN and 2RN rounds of one
 # program instrumented and compiled out, and prints the instructions cflame
 # adds per span pair, ((on(2RN) - on(RN)) - (off(2RN) - off(RN))) / pairs,
 # with pairs entered in those RN rounds as its own counting sink reports

@@ -1,7 +1,7 @@
 /* A small expression language for cflame-bench-realistic: generator,
  * tokenizer, recursive-descent parser, pretty-printer and tree-walking
- * evaluator. interp.c is built twice into one program: instrumented
- * (interp_round_on) and with the span macros compiled out
+ * evaluator, built twice into one program from the same text: instrumented
+ * (interp_round_on, interp_on.c) and with the span macros compiled out
  * (interp_round_off, interp_off.c). */
 #ifndef CFLAME_BENCH_INTERP_H
 #define CFLAME_BENCH_INTERP_H

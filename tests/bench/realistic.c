@@ -4,8 +4,8 @@
  *                          [--out FILE]
  *   cflame-bench-realistic --callgrind-case realistic|realistic_off N
  *
- * The program is an interpreter (interp.c: generator, tokenizer, parser,
- * pretty-printer, evaluator; 57 functions with CFLAME_FN) built twice from
+ * The program is an interpreter (interp_*.c: generator, tokenizer, parser,
+ * pretty-printer, evaluator; 51 functions with CFLAME_FN) built twice from
  * the same text: instrumented, and with the macros compiled out. One run
  * interprets R generated programs (R rounds, seeds 1..R). Runs alternate
  * between the builds; printed: wall time of each (median of K), their
