@@ -34,7 +34,8 @@
 # adds per span pair, ((on(2RN) - on(RN)) - (off(2RN) - off(RN))) / pairs,
 # with pairs entered in those RN rounds as its own counting sink reports
 # them, and the slow enters among them (the miss rate); then its ratio to
-# the aggregate case (a chain of 3 nested spans).
+# the aggregate case (a chain of 3 nested spans), and what the instrumented
+# build adds per pair with no sink ever installed (case realistic_nosink).
 # The baselines (empty loop, two rdtsc reads, two clock_gettime
 # calls per pair) are counted the same way. Under valgrind cflame may pick
 # another clock than natively (its invariant-TSC check reads CPUID, which
@@ -118,6 +119,8 @@ realistic_row() {
   on2=$(run_one realistic "$rn2" "$realistic")
   off1=$(run_one realistic_off "$rn" "$realistic")
   off2=$(run_one realistic_off "$rn2" "$realistic")
+  ns1=$(run_one realistic_nosink "$rn" "$realistic")
+  ns2=$(run_one realistic_nosink "$rn2" "$realistic")
   p1=$(field pairs "$out/realistic.$rn.txt")
   p2=$(field pairs "$out/realistic.$rn2.txt")
   s1=$(field slow "$out/realistic.$rn.txt")
@@ -128,8 +131,9 @@ realistic_row() {
   printf '%-13s %-10s %14s %14s %12s
 ' realistic "${clock:-?}" "$on1" "$on2" "$per"
   awk -v p="$p1" -v q="$p2" -v s="$s1" -v t="$s2" -v per="$per" -v agg="$agg_per" \
-    -v rn="$rn" 'BEGIN {
+    -v rn="$rn" -v c="$off1" -v d="$off2" -v e="$ns1" -v f="$ns2" 'BEGIN {
       printf "  realistic: %d span pairs per %d rounds; Ir/pair is what cflame adds over the compiled-out build\n", q - p, rn
+      if (q > p) printf "  realistic, compiled in, no sink installed: %.2f instructions added per pair\n", ((f - e) - (d - c)) / (q - p)
       if (q > p) printf "  realistic: slow enters %d of %d = %.3f %% (warm rounds)\n", t - s, q - p, 100 * (t - s) / (q - p)
       if (agg != "" && per != "-") printf "  realistic / aggregate (3-nested chain): %.2f / %.2f = %.2fx\n", per, agg, per / agg
     }'

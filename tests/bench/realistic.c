@@ -2,20 +2,24 @@
  *
  *   cflame-bench-realistic [--quick] [--runs K] [--rounds R] [--iters I]
  *                          [--out FILE]
- *   cflame-bench-realistic --callgrind-case realistic|realistic_off N
+ *   cflame-bench-realistic --callgrind-case realistic|realistic_off|
+ *                                           realistic_nosink N
  *
  * The program is an interpreter (interp_*.c: generator, tokenizer, parser,
  * pretty-printer, evaluator; 51 functions with CFLAME_FN) built twice from
  * the same text: instrumented, and with the macros compiled out. One run
  * interprets R generated programs (R rounds, seeds 1..R). Runs alternate
  * between the builds; printed: wall time of each (median of K), their
- * ratio, span pairs per run (the enter counts of every call-tree node,
+ * ratio, the same for the instrumented build with no sink installed and
+ * with every span filtered out (against compiled-out runs beside them),
+ * span pairs per run (the enter counts of every call-tree node,
  * summed by a small sink of our own), added ns per pair, and the miss rate
  * cflame_stats().slow_enters / enters, cold (the first run: every stack's
  * first enter is slow by design) and warm (the later runs).
  * Instructions per pair come from tests/bench/callgrind.sh (case
  * realistic), which runs the --callgrind-case modes: warm-up, then N rounds
- * of one seed, printing the pairs entered in those N rounds.
+ * of one seed, printing the pairs entered in those N rounds (nosink: the
+ * instrumented build with no sink ever installed; off: compiled out).
  * --out FILE writes the folded output of one more instrumented run there.
  * Never run by ctest except as a smoke test (--quick --out). */
 #define _GNU_SOURCE
@@ -132,6 +136,13 @@ static uint64_t run(round_fn fn, int rounds, uint32_t seed0, int iters) {
 
 static int callgrind_case(const char *name, uint64_t n) {
   int on = !strcmp(name, "realistic");
+  if (!strcmp(name, "realistic_nosink")) { /* compiled in, never installed */
+    run(interp_round_on, 1, 1, 200);
+    run(interp_round_on, (int)n, 1, 200);
+    printf("case=%s n=%" PRIu64 " pairs=0 slow=0 clock=%s\n", name, n,
+           cflame_clock_name());
+    return 0;
+  }
   if (!on && strcmp(name, "realistic_off") != 0) {
     fprintf(stderr, "cflame-bench-realistic: unknown case %s\n", name);
     return 2;
@@ -160,7 +171,7 @@ static void usage(FILE *f) {
   fprintf(f, "usage: cflame-bench-realistic [--quick] [--runs K] "
              "[--rounds R] [--iters I] [--out FILE]\n"
              "       cflame-bench-realistic --callgrind-case "
-             "realistic|realistic_off N\n");
+             "realistic|realistic_off|realistic_nosink N\n");
 }
 
 /* A fresh instrumented run with its folded output in opt.out. */
@@ -231,6 +242,30 @@ int main(int argc, char **argv) {
   uint64_t enters = enters_now(count, &sum) - e0;
   cflame_guard_drop(count);
   cflame_guard_drop(flame);
+
+  /* Compiled in but not recording: no sink at all, then a sink with every
+   * span filtered out; each against compiled-out runs beside it. */
+  uint64_t t_off2[MAX_RUNS], t_nosink[MAX_RUNS], t_filt[MAX_RUNS];
+  for (int r = 0; r < opt.runs; r++) {
+    uint64_t t0 = mono_ns();
+    run(interp_round_off, opt.rounds, 1, opt.iters);
+    uint64_t t1 = mono_ns();
+    run(interp_round_on, opt.rounds, 1, opt.iters);
+    uint64_t t2 = mono_ns();
+    flame = flame_install(fd);
+    int rc = cflame_filter_set("warn"); /* CFLAME_FN spans are INFO */
+    if (rc < 0)
+      die("cflame_filter_set", rc);
+    uint64_t t3 = mono_ns();
+    run(interp_round_on, opt.rounds, 1, opt.iters);
+    uint64_t t4 = mono_ns();
+    if ((rc = cflame_filter_set(NULL)) < 0)
+      die("cflame_filter_set", rc);
+    cflame_guard_drop(flame);
+    t_off2[r] = t1 - t0;
+    t_nosink[r] = t2 - t1;
+    t_filt[r] = t4 - t3;
+  }
   close(fd);
 
   uint64_t pairs = opt.runs ? enters / (uint64_t)opt.runs : 0;
@@ -249,6 +284,15 @@ int main(int argc, char **argv) {
          med_on / 1e6);
   printf("%-34s %12.3f\n", "ratio instrumented / compiled out",
          med_on / med_off);
+  double med_off2 = (double)median(t_off2, opt.runs);
+  printf("%-34s %12.1f ms, ratio %.3f\n", "compiled in, no sink (median)",
+         (double)median(t_nosink, opt.runs) / 1e6,
+         (double)median(t_nosink, opt.runs) / med_off2);
+  printf("%-34s %12.1f ms, ratio %.3f\n", "compiled in, filtered out",
+         (double)median(t_filt, opt.runs) / 1e6,
+         (double)median(t_filt, opt.runs) / med_off2);
+  printf("%-34s %12.1f ms (beside the two above)\n", "compiled out, again",
+         med_off2 / 1e6);
   printf("%-34s %12" PRIu64 "\n", "span pairs per run", pairs);
   if (pairs == 0 || e_first != pairs) {
     printf("(no spans recorded: cflame is compiled out in this build)\n");
