@@ -4,7 +4,6 @@
 
 /* --- text buffers ----------------------------------------------------------- */
 
-
 static int buf_room(buf_t *b, size_t more) {
   CFLAME_FN();
   if (b->len + more + 1 <= b->cap)

@@ -275,10 +275,18 @@ int main(int argc, char **argv) {
   uint64_t cold = slow[0];
   double med_on = (double)median(t_on, opt.runs);
   double med_off = (double)median(t_off, opt.runs);
+  char load[128] = "?";
+  FILE *lf = fopen("/proc/loadavg", "r");
+  if (lf) {
+    if (!fgets(load, sizeof load, lf))
+      snprintf(load, sizeof load, "?");
+    load[strcspn(load, "\n")] = '\0';
+    fclose(lf);
+  }
   printf("cflame %s realistic bench: clock %s; interpreter, %d programs x "
-         "%d loop iterations per run; %d runs, alternating\n",
+         "%d loop iterations per run; %d runs, alternating; loadavg %s\n",
          cflame_version(), cflame_clock_name(), opt.rounds, opt.iters,
-         opt.runs);
+         opt.runs, load);
   printf("%-34s %12.1f ms\n", "compiled out (median)", med_off / 1e6);
   printf("%-34s %12.1f ms\n", "instrumented, aggregate (median)",
          med_on / 1e6);
