@@ -97,6 +97,9 @@ static int flush_slot(int slot) {
                            (unsigned long long)reentry);
   }
   cflame__thread_drain_all();
+  /* Trees sinks convert ticks at flush (cflame_sink_ticks_ns): the rate
+   * must be measured by now even when no record was drained. */
+  cflame__clock_calibrate();
   cflame__slot_t *s = &cflame__slots[slot];
   int rc = s->vt.flush ? s->vt.flush(s->ud, s->g) : 0;
   cflame__thread_reap(1u << slot);

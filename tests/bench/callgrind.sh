@@ -12,7 +12,11 @@
 #
 # Environment:
 #   CASES     cases to count (default: "empty rdtsc gettime off nosink
-#             filtered aggregate stream fields fields_frame registry")
+#             filtered aggregate siblings stream fields fields_frame registry
+#             realistic")
+#   REALISTIC the cflame-bench-realistic binary for case realistic
+#             (default: beside BENCH_BINARY)
+#   RN        rounds of the realistic case (default 2; 2RN are run too)
 #   KEEP_DIR  keep the callgrind.out files there (default: a temp dir that
 #             is removed); annotate them with
 #             callgrind_annotate --auto=yes KEEP_DIR/aggregate.2N.out
@@ -24,7 +28,15 @@
 #   instructions per span pair = (Ir(2N) - Ir(N)) / (3 N)
 # (one loop iteration is 3 span pairs), which cancels start-up, warm-up and
 # teardown. The registry case does one new+enter+exit+close set per
-# iteration, so its figure is per set: (Ir(2N) - Ir(N)) / N. The baselines (empty loop, two rdtsc reads, two clock_gettime
+# iteration, so its figure is per set: (Ir(2N) - Ir(N)) / N. The realistic
+# case (an interpreter, tests/bench/interp_*.c) runs RN and 2RN rounds of one
+# program instrumented and compiled out, and prints the instructions cflame
+# adds per span pair, ((on(2RN) - on(RN)) - (off(2RN) - off(RN))) / pairs,
+# with pairs entered in those RN rounds as its own counting sink reports
+# them, and the slow enters among them (the miss rate); then its ratio to
+# the aggregate case (a chain of 3 nested spans), and what the instrumented
+# build adds per pair with no sink ever installed (case realistic_nosink).
+# The baselines (empty loop, two rdtsc reads, two clock_gettime
 # calls per pair) are counted the same way. Under valgrind cflame may pick
 # another clock than natively (its invariant-TSC check reads CPUID, which
 # valgrind emulates): the clock cflame used is printed for every case.
@@ -34,7 +46,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 bench=${1:--}
 n=${2:-200000}
-cases=${CASES:-"empty rdtsc gettime off nosink filtered aggregate siblings stream fields fields_frame registry"}
+cases=${CASES:-"empty rdtsc gettime off nosink filtered aggregate siblings stream fields fields_frame registry realistic"}
+rn=${RN:-2}
 
 case $n in
 '' | *[!0-9]*)
@@ -52,9 +65,10 @@ if [ "$bench" = "-" ]; then
   cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" \
     -DCFLAME_BUILD_TESTS=OFF -DCFLAME_BUILD_EXAMPLES=OFF \
     -DCFLAME_BUILD_BENCH=ON >/dev/null
-  cmake --build "$build" --target cflame-bench -j2 >/dev/null
+  cmake --build "$build" --target cflame-bench cflame-bench-realistic -j2 >/dev/null
   bench=$build/tests/bench/cflame-bench
 fi
+realistic=${REALISTIC:-$(dirname "$bench")/cflame-bench-realistic}
 [ -x "$bench" ] || {
   echo "callgrind.sh: $bench is not an executable" >&2
   exit 2
@@ -75,9 +89,9 @@ total_ir() {
        END { if (!found && t != "") print t }' "$1"
 }
 
-run_one() { # case iterations -> prints Ir; stdout of the bench to $out/case.N.txt
+run_one() { # case iterations [binary] -> prints Ir; its stdout to $out/case.N.txt
   valgrind --tool=callgrind --callgrind-out-file="$out/$1.$2.out" \
-    "$bench" --callgrind-case "$1" "$2" >"$out/$1.$2.txt" 2>"$out/$1.$2.log" || {
+    "${3:-$bench}" --callgrind-case "$1" "$2" >"$out/$1.$2.txt" 2>"$out/$1.$2.log" || {
     echo "callgrind.sh: valgrind run of case $1 failed; see below" >&2
     cat "$out/$1.$2.log" >&2
     exit 1
@@ -91,7 +105,44 @@ echo "N = $n iterations (x3 span pairs); instructions per pair = (Ir(2N) - Ir(N)
 echo "(registry: per new+enter+exit+close set = (Ir(2N) - Ir(N)) / N)"
 echo "valgrind: $(valgrind --version)"
 printf '%-13s %-10s %14s %14s %12s\n' case clock "Ir(N)" "Ir(2N)" "Ir/pair"
+agg_per=
+field() { # name file -> the value of name=... in file
+  sed -n "s/.*$1=\([0-9a-z]*\).*/\1/p" "$2"
+}
+realistic_row() {
+  [ -x "$realistic" ] || {
+    echo "callgrind.sh: $realistic is not an executable (set REALISTIC)" >&2
+    exit 2
+  }
+  rn2=$((2 * rn))
+  on1=$(run_one realistic "$rn" "$realistic")
+  on2=$(run_one realistic "$rn2" "$realistic")
+  off1=$(run_one realistic_off "$rn" "$realistic")
+  off2=$(run_one realistic_off "$rn2" "$realistic")
+  ns1=$(run_one realistic_nosink "$rn" "$realistic")
+  ns2=$(run_one realistic_nosink "$rn2" "$realistic")
+  p1=$(field pairs "$out/realistic.$rn.txt")
+  p2=$(field pairs "$out/realistic.$rn2.txt")
+  s1=$(field slow "$out/realistic.$rn.txt")
+  s2=$(field slow "$out/realistic.$rn2.txt")
+  clock=$(field clock "$out/realistic.$rn2.txt")
+  per=$(awk -v a="$on1" -v b="$on2" -v c="$off1" -v d="$off2" -v p="$p1" \
+    -v q="$p2" 'BEGIN { if (q > p) printf "%.2f", ((b - a) - (d - c)) / (q - p); else print "-" }')
+  printf '%-13s %-10s %14s %14s %12s
+' realistic "${clock:-?}" "$on1" "$on2" "$per"
+  awk -v p="$p1" -v q="$p2" -v s="$s1" -v t="$s2" -v per="$per" -v agg="$agg_per" \
+    -v rn="$rn" -v c="$off1" -v d="$off2" -v e="$ns1" -v f="$ns2" 'BEGIN {
+      printf "  realistic: %d span pairs per %d rounds; Ir/pair is what cflame adds over the compiled-out build\n", q - p, rn
+      if (q > p) printf "  realistic, compiled in, no sink installed: %.2f instructions added per pair\n", ((f - e) - (d - c)) / (q - p)
+      if (q > p) printf "  realistic: slow enters %d of %d = %.3f %% (warm rounds)\n", t - s, q - p, 100 * (t - s) / (q - p)
+      if (agg != "" && per != "-") printf "  realistic / aggregate (3-nested chain): %.2f / %.2f = %.2fx\n", per, agg, per / agg
+    }'
+}
 for c in $cases; do
+  if [ "$c" = realistic ]; then
+    realistic_row
+    continue
+  fi
   ir1=$(run_one "$c" "$n")
   ir2=$(run_one "$c" "$n2")
   clock=$(sed -n 's/.*clock=\([a-z]*\).*/\1/p' "$out/$c.$n2.txt")
@@ -100,6 +151,7 @@ for c in $cases; do
     'BEGIN { printf "%.2f", (b - a) / (u * n) }')
   [ "${units:-3}" = 3 ] || per="$per/set"
   printf '%-13s %-10s %14s %14s %12s\n' "$c" "${clock:-?}" "$ir1" "$ir2" "$per"
+  [ "$c" != aggregate ] || agg_per=$per
 done
 
 if [ "${ANNOTATE:-0}" = 1 ] && command -v callgrind_annotate >/dev/null 2>&1; then
