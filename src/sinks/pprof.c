@@ -15,7 +15,7 @@
 /* Per node of a thread's tree: where its stack starts, and the totals the
  * next profile counts from (at attach; after each flush to a stream). */
 typedef struct pnode_s {
-  uint64_t from_ns, from_en;
+  uint64_t from_ticks, from_en; /* counted from; self in ticks */
   uint64_t loc; /* location id of the node's frame; 0 for the root */
   uint32_t parent;
 } pnode_t;
@@ -132,8 +132,7 @@ static uint64_t site_location(pprof_t *p, uint32_t site) {
   return p->site_loc[site] = cflame__pprof_location(p->enc, fn, line);
 }
 
-/* --- per-thread state -------------------------------------------------------
- */
+/* --- per-thread state ---------------------------------------------------- */
 
 static pthr_t *pthr(const cflame_thread_t *t, cflame_guard_t *g) {
   void **slot = cflame_thread_data(t, g);
@@ -185,7 +184,7 @@ static int baseline(void *ctx, const cflame_thread_t *t) {
   for (uint32_t i = 0; i < n; i++) {
     cflame_node_t node;
     if (cflame_thread_node(t, i, &node) == 0) {
-      pt->n[i].from_ns = node.self_ns;
+      pt->n[i].from_ticks = node.self_ticks;
       pt->n[i].from_en = node.enters;
     }
   }
@@ -267,10 +266,12 @@ static int collect(void *ctx, const cflame_thread_t *t) {
     if (cflame_thread_node(t, i, &node) != 0)
       break;
     pnode_t *pn = &pt->n[i];
-    uint64_t ns = node.self_ns > pn->from_ns ? node.self_ns - pn->from_ns : 0;
+    uint64_t self = (int64_t)node.self_ticks < 0 ? 0 : node.self_ticks;
+    uint64_t ns = self > pn->from_ticks ? cflame_sink_ticks_ns(self) -
+        cflame_sink_ticks_ns(pn->from_ticks) : 0;
     uint64_t en = node.enters > pn->from_en ? node.enters - pn->from_en : 0;
     if (!rewrite) {
-      pn->from_ns = node.self_ns > pn->from_ns ? node.self_ns : pn->from_ns;
+      pn->from_ticks = self > pn->from_ticks ? self : pn->from_ticks;
       pn->from_en = node.enters > pn->from_en ? node.enters : pn->from_en;
     }
     if ((ns == 0 && en == 0) || (i == 0 && !p->opts.empty_samples))

@@ -11,7 +11,7 @@ static int usage(FILE *out) {
   fputs("usage: cflame-validate [--sorted] FILE...\n"
         "       cflame-validate --pprof FILE...\n"
         "       cflame-validate --pprof-stacks FILE\n"
-        "       cflame-validate --pprof-folded FOLDED FILE\n"
+        "       cflame-validate --pprof-folded[-near] FOLDED FILE\n"
         "  --sorted  also require merged, bytewise sorted stacks (rule 6)\n"
         "  --pprof   FILEs are uncompressed pprof profile.proto files\n"
         "  --pprof-stacks  check FILE, print \"thread;root;..;leaf<TAB>calls"
@@ -65,6 +65,10 @@ int main(int argc, char **argv) {
     return pprof_stacks(NULL, argv[2]);
   if (argc == 4 && !strcmp(argv[1], "--pprof-folded"))
     return pprof_stacks(argv[2], argv[3]);
+  if (argc == 4 && !strcmp(argv[1], "--pprof-folded-near")) {
+    pprof_compare_tolerance(1e-3); /* real clocks: see pprof_check.h */
+    return pprof_stacks(argv[2], argv[3]);
+  }
 
   for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
     if (!strcmp(argv[i], "--")) {

@@ -56,6 +56,17 @@ static int parse(const char *buf, size_t len, line_t **out, size_t *nout,
   return 0;
 }
 
+static double tolerance; /* relative; 0: exact */
+
+void pprof_compare_tolerance(double rel) {
+  tolerance = rel;
+}
+
+static int differ(unsigned long long a, unsigned long long b) {
+  unsigned long long d = a > b ? a - b : b - a;
+  return d != 0 && (double)d > tolerance * (double)(a > b ? a : b);
+}
+
 int pprof_compare_folded(const pprof_result_t *r, const char *buf, size_t len,
                          char *msg, size_t cap) {
   line_t *l;
@@ -77,7 +88,7 @@ int pprof_compare_folded(const pprof_result_t *r, const char *buf, size_t len,
       snprintf(msg, cap, "folded stack \"%.*s\" (%llu) is not in the profile",
                (int)l[j].n, l[j].s, l[j].count);
       rc = -1;
-    } else if ((unsigned long long)s->wall != l[j].count) {
+    } else if (differ((unsigned long long)s->wall, l[j].count)) {
       snprintf(msg, cap, "stack \"%s\": wall %lld in the profile, %llu folded",
                s->stack, s->wall, l[j].count);
       rc = -1;
