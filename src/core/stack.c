@@ -241,14 +241,6 @@ __attribute__((noinline)) static void end_slow(cflame__thread_t *t,
   cflame__busy_leave(t);
 }
 
-/* --- frames jumped over (longjmp, exceptions through C) ------------------ */
-
-static cflame_token_t enter_generic(cflame_callsite_t *cs, uintptr_t sp);
-
-cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp) {
-  return enter_generic(cs, sp);
-}
-
 /* --- registry span frames (span.c) ---------------------------------------- */
 
 int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle,
@@ -371,8 +363,8 @@ __attribute__((noinline)) static void end_generic(cflame__thread_t *t,
     cflame__record(t, CFLAME_RECORD_EXIT, top[-1].node->index, now);
 }
 
-cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
-  uintptr_t sp = CFLAME__CALLER_SP();
+static inline __attribute__((always_inline)) cflame_token_t
+enter_fast(cflame_callsite_t *cs, uintptr_t sp) {
   cflame__thread_t *t = tls;
   if (cflame_unlikely(t->session != ld_relaxed(&cflame__fast)))
     return enter_generic(cs, sp);
@@ -399,6 +391,16 @@ cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
   top[1].sp = sp;
   t->top = top + 1;
   return serial;
+}
+
+cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
+  return enter_fast(cs, CFLAME__CALLER_SP());
+}
+
+/* The same for callers that know their own position (instrumentation
+ * hooks pass the instrumented function's). */
+cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp) {
+  return enter_fast(cs, sp);
 }
 
 void cflame_scope_exit(cflame_token_t tok) {
