@@ -377,7 +377,9 @@ CFLAME_API int cflame_fmt_writer(cflame_write_fn fn, void *ctx,
  * (CFLAME_FILTER is read at first use). A bad value is reported through
  * the error callback and the default kept. Files are never opened through
  * a symlink (O_NOFOLLOW). Returns as cflame_flame_file (after a failure no
- * sink stays installed); CFLAME_EINVAL only for out == NULL. */
+ * sink stays installed); CFLAME_EINVAL only for out == NULL. In a program
+ * built with auto-instrumentation the first instrumented call has already
+ * installed them: the first call returns that guard. */
 CFLAME_API int cflame_init_env(cflame_guard_t **out);
 
 /* --- stats and faults ------------------------------------------------------- */

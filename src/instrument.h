@@ -33,4 +33,9 @@ cflame__fnent_t *cflame__fntab_find(const void *fn);
  * out of memory. */
 cflame__fnent_t *cflame__fntab_add(const void *fn);
 
+/* cflame_init_env for the first instrumented call (env.c): the program's
+ * own later cflame_init_env call gets the same guard instead of a second
+ * set of sinks writing the same files. */
+int cflame__init_env_auto(cflame_guard_t **out);
+
 #endif /* CFLAME_INSTRUMENT_H */

@@ -71,11 +71,12 @@ NO_INSTR static void setup(void) {
   if (v && *v)
     parse_exclude(v);
   (void)cflame__plat_atfork(fork_prepare, fork_after, fork_after);
-  /* EBUSY: the program installed a sink itself, which then records. The
-   * guard is dropped at exit by cflame; kept here so that it stays
-   * reachable (also in a fork child, which never drops it). */
+  /* A sink the program installs itself records beside it; a later
+   * cflame_init_env of the program takes this guard over. The guard is
+   * dropped at exit by cflame; kept here so that it stays reachable (also
+   * in a fork child, which never drops it). */
   static cflame_guard_t *guard;
-  (void)cflame_init_env(&guard);
+  (void)cflame__init_env_auto(&guard);
 }
 
 /* --- function table --------------------------------------------------------- */

@@ -221,6 +221,21 @@ static void test_instrument_fork_child_writes_nothing(void **state) {
               M C "do_fork 1000\n");
 }
 
+/* A program that calls cflame_init_env itself gets the guard of the sink
+ * the first instrumented call installed (one sink, one copy of each
+ * stack); dropping it writes the file and ends the recording. */
+static void test_instrument_own_init_env_takes_the_guard(void **state) {
+  (void)state;
+  expect_text("initenv", NULL,
+              "main 1000\n"
+              M " 2000\n"
+              M C "global_work 2000\n"
+              M C "global_work" C "static_leaf 1000\n"
+              M C "own_init_env 1000\n"
+              M C "own_init_env" C "global_work 2000\n"
+              M C "own_init_env" C "global_work" C "static_leaf 1000\n");
+}
+
 /* Excluded functions are not recorded: their time is their caller's. */
 static void test_instrument_exclude_by_name_and_glob(void **state) {
   (void)state;
@@ -381,6 +396,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_instrument_fork_child_writes_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_instrument_own_init_env_takes_the_guard, setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_exclude_by_name_and_glob,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_filter_by_module, setup,

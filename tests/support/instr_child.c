@@ -12,6 +12,8 @@
  *         recjump longjmp out of a recursion into a shallower level of it
  *         signal a handler on an alternate stack calls functions
  *         abort  abort() two functions deep (killed by SIGABRT)
+ *         initenv the program calls cflame_init_env itself, then drops
+ *                the guard: it owns the sink the first call installed
  *
  * The clock is injected before the first hook (a constructor that is not
  * instrumented): every reading on a thread is 1000 ns after the previous
@@ -268,6 +270,17 @@ static NOINLINE int do_fork(void) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* The program's own zero-code setup: it must get the guard of the sink
+ * that the first instrumented call installed, not a second sink on the
+ * same file. Dropping it ends the recording. */
+static NOINLINE int own_init_env(void) {
+  cflame_guard_t *g = NULL;
+  if (cflame_init_env(&g) != 0 || !g)
+    return -1;
+  global_work(1);
+  return cflame_guard_drop(g) == 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2)
     return 2;
@@ -289,6 +302,10 @@ int main(int argc, char **argv) {
     return run_race() == 0 ? 0 : 3;
   if (!strcmp(argv[1], "fork"))
     return do_fork() == 0 ? 0 : 3;
+  if (!strcmp(argv[1], "initenv")) {
+    global_work(1);
+    return own_init_env() == 0 ? 0 : 3;
+  }
   if (strcmp(argv[1], "main") != 0 || argc < 3)
     return 2;
   global_work(2);
