@@ -25,6 +25,13 @@
 /* Exported from the shared library too: they are what -finstrument-functions
  * calls. */
 #define HOOK __attribute__((visibility("default"), no_instrument_function))
+/* GCC pairs the frame's stores through a vector register (four
+ * instructions for two stores): not in the hooks. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HOOK_OPT __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define HOOK_OPT
+#endif
 HOOK void __cyg_profile_func_enter(void *fn, void *caller);
 HOOK void __cyg_profile_func_exit(void *fn, void *caller);
 
@@ -49,12 +56,17 @@ typedef struct cache_s {
 } cache_t;
 
 typedef struct ithread_s {
-  frame_t *top;      /* innermost frame; frames[0] is a sentinel */
+  frame_t *top;      /* innermost frame; frames[0] is a sentinel, `deep`
+                        while calls deeper than DEPTH are open */
+  frame_t *limit;    /* &frames[DEPTH]: the fast path pushes below it */
   uint32_t overflow; /* calls deeper than DEPTH still open */
   int busy;          /* inside a slow path: nested hooks are not recorded */
   uintptr_t lo, hi;  /* this thread's stack; outside it nothing heals */
   cache_t cache[CACHE];
   frame_t frames[DEPTH + 1];
+  /* The top while calls are too deep: no function, no code, lowest stack
+   * position, so that both hooks take their slow paths. */
+  frame_t deep;
 } ithread_t;
 
 static _Thread_local ithread_t *self;
@@ -102,6 +114,7 @@ __attribute__((noinline)) NO_INSTR static ithread_t *thread_slow(void) {
     t->frames[0].sp = UINTPTR_MAX;
     t->frames[0].len = UINTPTR_MAX;
     t->top = &t->frames[0];
+    t->limit = &t->frames[DEPTH];
     stack_bounds(t);
     (void)pthread_setspecific(key, t);
   }
@@ -215,7 +228,8 @@ __attribute__((noinline)) NO_INSTR static void exit_slow(ithread_t *t,
   if (t->busy)
     return;
   if (t->overflow) {
-    t->overflow--;
+    if (--t->overflow == 0)
+      t->top = &t->frames[DEPTH];
     return;
   }
   for (uint32_t j = depth_of(t) - 1; j > 0; j--)
@@ -257,13 +271,6 @@ __attribute__((noinline)) NO_INSTR static int miss(ithread_t *t, cache_t *c,
  * when it called the hook (the hook's canonical frame address). */
 #define STACK_POS(v) ((v) = (uintptr_t)__builtin_dwarf_cfa())
 
-/* Enters the span of a pushed frame. Out of line, so that the hook calls
- * nothing except in tail position and needs no stack frame of its own. */
-__attribute__((noinline)) NO_INSTR static void record(frame_t *f,
-                                                      cflame_callsite_t *cs) {
-  f->tok = cflame_scope_enter(cs);
-}
-
 /* Everything the enter hook's fast path does not handle: the thread's first
  * hook, a cache miss, a frame left by longjmp or inlining, a stack that is
  * too deep. */
@@ -271,6 +278,15 @@ __attribute__((noinline)) NO_INSTR static void
 enter_slow(ithread_t *t, const void *fn, const void *caller, uintptr_t sp) {
   if (!t && !(t = thread_slow()))
     return;
+  if (t->top == &t->deep) {
+    /* Deeper still; or the deep calls were left by longjmp. */
+    if (!on_stack(t, sp) || sp < t->frames[DEPTH].sp) {
+      t->overflow++;
+      return;
+    }
+    t->overflow = 0;
+    t->top = &t->frames[DEPTH];
+  }
   const frame_t *top = t->top;
   if (top->sp <= sp || !in_body(top, caller))
     enter_heal(t, sp, caller);
@@ -281,7 +297,8 @@ enter_slow(ithread_t *t, const void *fn, const void *caller, uintptr_t sp) {
   /* Not cached only when out of memory. */
   uintptr_t len = c->fn == fn ? c->len : CFLAME__LEN_UNKNOWN;
   if (t->top >= &t->frames[DEPTH]) {
-    t->overflow++;
+    t->overflow = 1;
+    t->top = &t->deep;
     return;
   }
   frame_t *f = t->top + 1;
@@ -295,7 +312,7 @@ enter_slow(ithread_t *t, const void *fn, const void *caller, uintptr_t sp) {
     f->tok = cflame_scope_enter(cs);
 }
 
-HOOK void __cyg_profile_func_enter(void *fn, void *caller) {
+HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
   uintptr_t sp;
   STACK_POS(sp);
   ithread_t *t = self;
@@ -306,7 +323,7 @@ HOOK void __cyg_profile_func_enter(void *fn, void *caller) {
   frame_t *top = t->top;
   cache_t *c = &t->cache[((uintptr_t)fn >> 4) & (CACHE - 1)];
   if (cflame_unlikely(c->fn != fn || top->sp <= sp || !in_body(top, caller) ||
-               top >= &t->frames[DEPTH])) {
+               top >= t->limit)) {
     enter_slow(t, fn, caller, sp);
     return;
   }
@@ -319,7 +336,7 @@ HOOK void __cyg_profile_func_enter(void *fn, void *caller) {
   t->top = f;
   cflame_callsite_t *cs = c->cs;
   if (ld_relaxed(&cs->interest_) == CFLAME_INTEREST_ON)
-    record(f, cs);
+    f->tok = cflame_scope_enter(cs);
 }
 
 HOOK void __cyg_profile_func_exit(void *fn, void *caller) {
@@ -328,7 +345,7 @@ HOOK void __cyg_profile_func_exit(void *fn, void *caller) {
   if (cflame_unlikely(!t))
     return;
   frame_t *f = t->top;
-  if (cflame_likely(f->fn == fn && !t->overflow)) {
+  if (cflame_likely(f->fn == fn)) { /* never true for `deep` */
     t->top = f - 1;
     if (f->tok)
       cflame_scope_exit(f->tok);

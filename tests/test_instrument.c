@@ -221,6 +221,24 @@ static void test_instrument_fork_child_writes_nothing(void **state) {
               M C "do_fork 1000\n");
 }
 
+/* A recursion deeper than the hooks' shadow stack (2048 frames): the
+ * calls below it are not recorded (their time is the deepest recorded
+ * frame's), cflame cuts the stacks at its own depth, and after the
+ * recursion returns the next calls nest where they are. Every recorded
+ * enter and exit reads the clock once: 2048 frames (main and 2047
+ * recurse) and 2 more functions, 4100 readings of 1000 ns. */
+static void test_instrument_deeper_than_shadow_stack(void **state) {
+  (void)state;
+  unsigned long long total = 0;
+  char *got = run("deep", 0, &total, NULL);
+  assert_int_equal(total, 4100000ull);
+  assert_non_null(strstr(got, "main 1000\n" M " 3000\n"
+                              M C "global_work 2000\n"
+                              M C "global_work" C "static_leaf 1000\n"));
+  assert_non_null(strstr(got, C "recurse;[truncated] 3073000\n"));
+  free(got);
+}
+
 /* A program that calls cflame_init_env itself gets the guard of the sink
  * the first instrumented call installed (one sink, one copy of each
  * stack); dropping it writes the file and ends the recording. */
@@ -398,6 +416,8 @@ int main(void) {
           test_instrument_fork_child_writes_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_instrument_own_init_env_takes_the_guard, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_instrument_deeper_than_shadow_stack, setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_exclude_by_name_and_glob,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_filter_by_module, setup,

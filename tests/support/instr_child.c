@@ -12,6 +12,8 @@
  *         recjump longjmp out of a recursion into a shallower level of it
  *         signal a handler on an alternate stack calls functions
  *         abort  abort() two functions deep (killed by SIGABRT)
+ *         deep   a recursion deeper than the hooks' shadow stack (2048),
+ *                then a call: it must nest where it is
  *         initenv the program calls cflame_init_env itself, then drops
  *                the guard: it owns the sink the first call installed
  *
@@ -302,6 +304,11 @@ int main(int argc, char **argv) {
     return run_race() == 0 ? 0 : 3;
   if (!strcmp(argv[1], "fork"))
     return do_fork() == 0 ? 0 : 3;
+  if (!strcmp(argv[1], "deep")) {
+    recurse(2100);
+    global_work(1);
+    return 0;
+  }
   if (!strcmp(argv[1], "initenv")) {
     global_work(1);
     return own_init_env() == 0 ? 0 : 3;
