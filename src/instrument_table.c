@@ -1,6 +1,7 @@
 /* The table of instrumented functions: function address -> callsite,
  * read without a lock by every hook, filled once per function from the ELF
  * symbol tables (symbols.c); and the CFLAME_INSTRUMENT_* settings. */
+#include "core.h"
 #include "instrument.h"
 #include "platform.h"
 #include "report.h"
@@ -70,6 +71,10 @@ NO_INSTR static void setup(void) {
   v = cflame__plat_getenv("CFLAME_INSTRUMENT_EXCLUDE");
   if (v && *v)
     parse_exclude(v);
+  /* cflame's own fork handlers first: prepare handlers run in reverse
+   * order, so the table lock is taken before cflame's locks, the order in
+   * which a function's first call takes them (table, then registry). */
+  cflame__hooks();
   (void)cflame__plat_atfork(fork_prepare, fork_after, fork_after);
   /* A sink the program installs itself records beside it; a later
    * cflame_init_env of the program takes this guard over. The guard is
