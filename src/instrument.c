@@ -123,7 +123,7 @@ __attribute__((noinline)) NO_INSTR static ithread_t *thread_slow(void) {
   return t;
 }
 
-/* --- shadow stack ----------------------------------------------------------- */
+/* --- shadow stack --------------------------------------------------------- */
 
 NO_INSTR static int on_stack(const ithread_t *t, uintptr_t sp) {
   return sp >= t->lo && sp < t->hi;
@@ -265,7 +265,7 @@ __attribute__((noinline)) NO_INSTR static int miss(ithread_t *t, cache_t *c,
   return 1;
 }
 
-/* --- hooks ----------------------------------------------------------------- */
+/* --- hooks ---------------------------------------------------------------- */
 
 /* The hook's stack position: the instrumented function's stack pointer
  * when it called the hook (the hook's canonical frame address). */
@@ -322,8 +322,8 @@ HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
   }
   frame_t *top = t->top;
   cache_t *c = &t->cache[((uintptr_t)fn >> 4) & (CACHE - 1)];
-  if (cflame_unlikely(c->fn != fn || top->sp <= sp || !in_body(top, caller) ||
-               top >= t->limit)) {
+  if (cflame_unlikely(c->fn != fn || top->sp <= sp ||
+                      !in_body(top, caller) || top >= t->limit)) {
     enter_slow(t, fn, caller, sp);
     return;
   }

@@ -84,7 +84,7 @@ NO_INSTR static void setup(void) {
   (void)cflame__init_env_auto(&guard);
 }
 
-/* --- function table --------------------------------------------------------- */
+/* --- function table ------------------------------------------------------- */
 
 /* Open addressing, read without a lock: slots are published with release
  * stores, and a grown table replaces the old one, which is never freed (a
