@@ -56,9 +56,6 @@ typedef struct cache_s {
 } cache_t;
 
 typedef struct ithread_s {
-  frame_t *top;      /* innermost frame; frames[0] is a sentinel, `deep`
-                        while calls deeper than DEPTH are open */
-  frame_t *limit;    /* &frames[DEPTH]: the fast path pushes below it */
   uint32_t overflow; /* calls deeper than DEPTH still open */
   int busy;          /* inside a slow path: nested hooks are not recorded */
   uintptr_t lo, hi;  /* this thread's stack; outside it nothing heals */
@@ -72,9 +69,21 @@ typedef struct ithread_s {
 static _Thread_local ithread_t *self;
 static _Thread_local int creating; /* in thread_slow: hooks do nothing */
 
+/* What the hooks' fast paths read, each one %fs-relative load: the top
+ * frame (frames[0] is a sentinel; `deep` while calls deeper than DEPTH
+ * are open), the cache, and &frames[DEPTH] (they push below it). Before
+ * the thread's state exists they point at zeroed stand-ins: no function,
+ * no cached address, lowest stack position, so both hooks take their slow
+ * paths without a NULL check. */
+static frame_t no_frame;
+static cache_t no_cache[CACHE];
+static _Thread_local frame_t *top_ = &no_frame;
+static _Thread_local cache_t *cache_ = no_cache;
+static _Thread_local frame_t *limit_;
+
 /* Frames in use, the sentinel included. */
 NO_INSTR static uint32_t depth_of(const ithread_t *t) {
-  return (uint32_t)(t->top - t->frames) + 1;
+  return (uint32_t)(top_ - t->frames) + 1;
 }
 
 /* --- per-thread state ---------------------------------------------------- */
@@ -83,8 +92,12 @@ static pthread_key_t key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
 NO_INSTR static void thread_gone(void *arg) {
-  if (self == arg)
+  if (self == arg) {
     self = NULL;
+    top_ = &no_frame;
+    cache_ = no_cache;
+    limit_ = NULL;
+  }
   free(arg);
 }
 
@@ -113,8 +126,9 @@ __attribute__((noinline)) NO_INSTR static ithread_t *thread_slow(void) {
      * inside it, so the first frame never takes the slow path. */
     t->frames[0].sp = UINTPTR_MAX;
     t->frames[0].len = UINTPTR_MAX;
-    t->top = &t->frames[0];
-    t->limit = &t->frames[DEPTH];
+    top_ = &t->frames[0];
+    cache_ = t->cache;
+    limit_ = &t->frames[DEPTH];
     stack_bounds(t);
     (void)pthread_setspecific(key, t);
   }
@@ -137,7 +151,7 @@ NO_INSTR static void drop_from(ithread_t *t, uint32_t j) {
       cflame_scope_exit(t->frames[k].tok);
       break;
     }
-  t->top = &t->frames[j - 1];
+  top_ = &t->frames[j - 1];
 }
 
 /* Was the call from `caller` made by the code of frame f? */
@@ -223,13 +237,13 @@ out:
  * the caller's position, so an exit is matched by function only; frames a
  * longjmp left below a recursive function are healed at the next enter. An
  * exit of a function never entered (nested in a slow path) is ignored. */
-__attribute__((noinline)) NO_INSTR static void exit_slow(ithread_t *t,
-                                                         const void *fn) {
-  if (t->busy)
+__attribute__((noinline)) NO_INSTR static void exit_slow(const void *fn) {
+  ithread_t *t = self;
+  if (!t || t->busy)
     return;
   if (t->overflow) {
     if (--t->overflow == 0)
-      t->top = &t->frames[DEPTH];
+      top_ = &t->frames[DEPTH];
     return;
   }
   for (uint32_t j = depth_of(t) - 1; j > 0; j--)
@@ -275,39 +289,40 @@ __attribute__((noinline)) NO_INSTR static int miss(ithread_t *t, cache_t *c,
  * hook, a cache miss, a frame left by longjmp or inlining, a stack that is
  * too deep. */
 __attribute__((noinline)) NO_INSTR static void
-enter_slow(ithread_t *t, const void *fn, const void *caller, uintptr_t sp) {
+enter_slow(const void *fn, const void *caller, uintptr_t sp) {
+  ithread_t *t = self;
   if (!t && !(t = thread_slow()))
     return;
-  if (t->top == &t->deep) {
+  if (top_ == &t->deep) {
     /* Deeper still; or the deep calls were left by longjmp. */
     if (!on_stack(t, sp) || sp < t->frames[DEPTH].sp) {
       t->overflow++;
       return;
     }
     t->overflow = 0;
-    t->top = &t->frames[DEPTH];
+    top_ = &t->frames[DEPTH];
   }
-  const frame_t *top = t->top;
+  const frame_t *top = top_;
   if (top->sp <= sp || !in_body(top, caller))
     enter_heal(t, sp, caller);
-  cache_t *c = &t->cache[((uintptr_t)fn >> 4) & (CACHE - 1)];
+  cache_t *c = &cache_[((uintptr_t)fn >> 4) & (CACHE - 1)];
   cflame_callsite_t *cs = c->cs;
   if (c->fn != fn && !miss(t, c, fn, &cs))
     return;
   /* Not cached only when out of memory. */
   uintptr_t len = c->fn == fn ? c->len : CFLAME__LEN_UNKNOWN;
-  if (t->top >= &t->frames[DEPTH]) {
+  if (top_ >= &t->frames[DEPTH]) {
     t->overflow = 1;
-    t->top = &t->deep;
+    top_ = &t->deep;
     return;
   }
-  frame_t *f = t->top + 1;
+  frame_t *f = top_ + 1;
   f->fn = fn;
   f->len = len;
   f->sp = sp;
   f->caller = caller;
   f->tok = 0;
-  t->top = f;
+  top_ = f;
   if (ld_relaxed(&cs->interest_) == CFLAME_INTEREST_ON)
     f->tok = cflame_scope_enter(cs);
 }
@@ -315,16 +330,11 @@ enter_slow(ithread_t *t, const void *fn, const void *caller, uintptr_t sp) {
 HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
   uintptr_t sp;
   STACK_POS(sp);
-  ithread_t *t = self;
-  if (cflame_unlikely(!t)) {
-    enter_slow(NULL, fn, caller, sp);
-    return;
-  }
-  frame_t *top = t->top;
-  cache_t *c = &t->cache[((uintptr_t)fn >> 4) & (CACHE - 1)];
+  frame_t *top = top_;
+  cache_t *c = &cache_[((uintptr_t)fn >> 4) & (CACHE - 1)];
   if (cflame_unlikely(c->fn != fn || top->sp <= sp ||
-                      !in_body(top, caller) || top >= t->limit)) {
-    enter_slow(t, fn, caller, sp);
+                      !in_body(top, caller) || top >= limit_)) {
+    enter_slow(fn, caller, sp);
     return;
   }
   frame_t *f = top + 1;
@@ -333,7 +343,7 @@ HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
   f->sp = sp;
   f->caller = caller;
   f->tok = 0;
-  t->top = f;
+  top_ = f;
   cflame_callsite_t *cs = c->cs;
   if (ld_relaxed(&cs->interest_) == CFLAME_INTEREST_ON)
     f->tok = cflame_scope_enter(cs);
@@ -341,15 +351,12 @@ HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
 
 HOOK void __cyg_profile_func_exit(void *fn, void *caller) {
   (void)caller;
-  ithread_t *t = self;
-  if (cflame_unlikely(!t))
-    return;
-  frame_t *f = t->top;
-  if (cflame_likely(f->fn == fn)) { /* never true for `deep` */
-    t->top = f - 1;
+  frame_t *f = top_;
+  if (cflame_likely(f->fn == fn)) { /* never for `deep` or `no_frame` */
+    top_ = f - 1;
     if (f->tok)
       cflame_scope_exit(f->tok);
     return;
   }
-  exit_slow(t, fn);
+  exit_slow(fn);
 }
