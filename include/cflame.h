@@ -34,7 +34,8 @@ extern "C" {
 
 /* The header's inline helpers (and cflame/cxx.h's) are never instrumented
  * when a program is built with -finstrument-functions (README,
- * auto-instrumentation): CFLAME__INLINE marks them. */
+ * auto-instrumentation): CFLAME__INLINE marks them. The C++ macros' lambdas
+ * carry the attribute too (GCC honours it there; Clang 14 ignores it). */
 #if defined(__GNUC__) || defined(__clang__)
 #define CFLAME__NO_INSTRUMENT __attribute__((no_instrument_function))
 #else
@@ -529,8 +530,8 @@ cflame_callsite_enter(cflame_callsite_t *cs) {
 }
 CFLAME_DEPRECATED("use cflame_scope_enter_f")
 CFLAME__INLINE cflame_token_t cflame_callsite_enter_f(cflame_callsite_t *cs,
-                                                     const cflame_field_t *f,
-                                                     size_t n) {
+                                                      const cflame_field_t *f,
+                                                      size_t n) {
   return cflame_scope_enter_f(cs, f, n);
 }
 CFLAME_DEPRECATED("use cflame_scope_exit")
@@ -539,7 +540,7 @@ CFLAME__INLINE void cflame_span_end(cflame_token_t tok) {
 }
 CFLAME_DEPRECATED("use cflame_scope_record")
 CFLAME__INLINE void cflame_token_record(cflame_token_t tok,
-                                       const cflame_field_t *f, size_t n) {
+                                        const cflame_field_t *f, size_t n) {
   cflame_scope_record(tok, f, n);
 }
 
@@ -690,7 +691,7 @@ CFLAME__INLINE int cflame__interest(cflame_callsite_t *cs) {
  * compiler); CFLAME_SCOPE and CFLAME_FN are cflame::scope objects, which
  * also end their span when an exception leaves the block. */
 #define CFLAME__SPAN_NEW_I(cs, nm, call, ...)                                  \
-  [&]() -> cflame_span_t {                                                     \
+  [&]() CFLAME__NO_INSTRUMENT -> cflame_span_t {                               \
     CFLAME__CS(cs, nm, CFLAME_LEVEL_INFO);                                     \
     return CFLAME__ON(cs, CFLAME_LEVEL_INFO)                                   \
                ? call(&cs, CFLAME__FARR(__VA_ARGS__),                          \
@@ -698,7 +699,7 @@ CFLAME__INLINE int cflame__interest(cflame_callsite_t *cs) {
                : CFLAME_SPAN_NONE;                                             \
   }()
 #define CFLAME__SPAN_NEW_CHILD_I(cs, p, nm, ...)                               \
-  [&](cflame_span_t cflame__p) -> cflame_span_t {                              \
+  [&](cflame_span_t cflame__p) CFLAME__NO_INSTRUMENT -> cflame_span_t {        \
     CFLAME__CS(cs, nm, CFLAME_LEVEL_INFO);                                     \
     return CFLAME__ON(cs, CFLAME_LEVEL_INFO)                                   \
                ? cflame_span_new_child_of(cflame__p, &cs,                      \
