@@ -2,8 +2,8 @@
  * Clang call around every function compiled with -finstrument-functions.
  * Each function address becomes a callsite of its own (named from the ELF
  * symbol tables, once, at its first call), entered and exited through the
- * public callsite API, so instrumented functions and span macros share one
- * stack. A per-thread shadow stack of (function, stack position, call
+ * public scope API (cflame_scope_enter/exit), so instrumented functions and
+ * span macros share one stack. A per-thread shadow stack of (function, stack position, call
  * site, token) frames pairs each exit with its enter and heals: frames that
  * a longjmp jumped over are ended at the next enter from a shallower stack
  * position, or at the exit of a function below them. The hooks touch only
@@ -69,12 +69,13 @@ typedef struct ithread_s {
 static _Thread_local ithread_t *self;
 static _Thread_local int creating; /* in thread_slow: hooks do nothing */
 
-/* What the hooks' fast paths read, each one %fs-relative load: the top
- * frame (frames[0] is a sentinel; `deep` while calls deeper than DEPTH
- * are open), the cache, and &frames[DEPTH] (they push below it). Before
- * the thread's state exists they point at zeroed stand-ins: no function,
- * no cached address, lowest stack position, so both hooks take their slow
- * paths without a NULL check. */
+/* What the hooks' fast paths read, each one thread-local load (%fs-relative
+ * in a static cflame, built initial-exec): the top frame (frames[0] is a
+ * sentinel; `deep` while calls deeper than DEPTH are open), the cache, and
+ * &frames[DEPTH] (they push below it). Before the thread's state exists
+ * they point at zeroed stand-ins: no function, no cached address, lowest
+ * stack position, so both hooks take their slow paths without a NULL
+ * check. */
 static frame_t no_frame;
 static cache_t no_cache[CACHE];
 static _Thread_local frame_t *top_ = &no_frame;
