@@ -114,8 +114,10 @@ typedef struct cflame_callsite_s {
   void *reserved_[2];   /* internal: zero */
 } cflame_callsite_t;
 
-/* Registers cs (once; any thread) and returns its interest under the
- * current filter: CFLAME_INTEREST_ON, _OFF, or _UNKNOWN if out of memory. */
+/* Registers cs (once; any thread) and returns its interest:
+ * CFLAME_INTEREST_ON while a sink is installed and the filter enables it,
+ * else _OFF (so spans cost what a filtered-out span does while nothing
+ * records), or _UNKNOWN if out of memory. */
 CFLAME_API uint32_t cflame_callsite_register(cflame_callsite_t *cs);
 
 /* --- fields ----------------------------------------------------------- */
@@ -248,6 +250,56 @@ CFLAME_API cflame_token_t cflame_scope_enter_dynamic(const char *name,
                                                      const char *target,
                                                      int level);
 
+/* Heals spans jumped over (default on): a scoped span remembers where on
+ * the C stack it was entered, and an enter from a shallower position (or
+ * an enter of the same callsite at the same position, i.e. a re-entry)
+ * closes the frames that a longjmp or an exception through C skipped,
+ * counted as CFLAME_FAULT_UNWOUND. This assumes a scoped span ends in the
+ * function that entered it or a deeper one; turn it off for programs that
+ * return from a function with a scoped span still open on purpose, or
+ * that switch C stacks (fibers) without cflame_fiber_suspend/resume.
+ * Registry spans are never healed. Any thread, any time. */
+CFLAME_API void cflame_unwind_auto(bool on);
+
+/* A position on the calling thread's span stack (cflame_mark). */
+typedef struct cflame_mark_s {
+  uint64_t serial; /* internal */
+  uint32_t depth;  /* internal */
+  uint32_t reserved_;
+} cflame_mark_t;
+
+/* The calling thread's current span-stack position. */
+CFLAME_API cflame_mark_t cflame_mark(void);
+
+/* Closes the calling thread's spans entered after mark m was taken (at the
+ * time of the call, counted as CFLAME_FAULT_UNWOUND): for code that leaves
+ * frames without unwinding cflame's way and that healing cannot see
+ * (switching C stacks, unwinding to a saved point by hand). Does nothing
+ * if the marked span is no longer open. */
+CFLAME_API void cflame_unwind(cflame_mark_t m);
+
+/* The open spans of a fiber (ucontext, a coroutine with its own C stack),
+ * set aside while it does not run. */
+typedef struct cflame_fiber_s cflame_fiber_t;
+
+/* A fiber with no spans yet; NULL if out of memory. */
+CFLAME_API cflame_fiber_t *cflame_fiber_new(void);
+
+/* Call on the scheduler's side right before switching to fiber f: its
+ * spans are put back on top of the calling thread's stack (the same
+ * tokens stay valid; on another thread too). Returns 0 or CFLAME_EINVAL
+ * (NULL, or f already running). */
+CFLAME_API int cflame_fiber_resume(cflame_fiber_t *f);
+
+/* Call on the scheduler's side right after fiber f switched back: the
+ * spans it opened and left open are taken off the thread's stack and kept
+ * in f. Returns 0, CFLAME_EINVAL (f not running) or CFLAME_ENOMEM (its
+ * spans are then closed, counted). */
+CFLAME_API int cflame_fiber_suspend(cflame_fiber_t *f);
+
+/* Frees f (NULL-safe); spans it still holds are dropped. */
+CFLAME_API void cflame_fiber_free(cflame_fiber_t *f);
+
 /* Names the calling thread's root frame (copied and sanitized). Default:
  * "main" for the main thread, "thread-N" for others in order of first use.
  * Returns 0 or CFLAME_EINVAL (NULL name) / CFLAME_ENOMEM. */
@@ -311,6 +363,10 @@ typedef struct cflame_flame_opts_s {
   bool module_path;         /* default true: frames read "target::name" */
   bool file_and_line;       /* default false: frames end in ":file.c:12" */
   bool fields_in_frame;     /* default false: frames read "name{k=v, k2=v2}" */
+  bool compensate;          /* default true: subtract cflame's own measured
+                               cost per span pair where it lands (see
+                               README "Own cost"); no effect with an
+                               injected clock */
   size_t buffer_size;       /* writer buffer in bytes, default 64 KiB */
   size_t stream_records;    /* per-thread record ring, default 4096 */
   uint64_t reserved_[4];    /* zero: room to grow */
@@ -398,7 +454,9 @@ typedef enum cflame_fault_e {
   CFLAME_FAULT_CLOSED_SPAN = 7,  /* use of a closed registry span handle */
   CFLAME_FAULT_DROPPED = 8,      /* an event, record or variant was dropped */
   CFLAME_FAULT_REENTRY = 9,      /* a span from a signal handler was dropped */
-  CFLAME_FAULT_KIND_COUNT_ = 10
+  CFLAME_FAULT_UNWOUND = 10,     /* spans jumped over (longjmp, exceptions
+                                    through C), closed at the next enter */
+  CFLAME_FAULT_KIND_COUNT_ = 11
 } cflame_fault_t;
 
 /* Old names of the fault kinds. */
@@ -426,11 +484,15 @@ typedef struct cflame_stats_s {
   uint64_t lines_written;       /* folded lines handed to the writer */
   uint64_t bytes_written;       /* bytes the writers accepted */
   uint64_t bytes_lost;          /* bytes dropped by write errors */
-  uint64_t events;              /* events that passed the filter */
+  uint64_t events;              /* events emitted while a sink was
+                                   installed, that passed the filter */
   uint64_t frame_marks;         /* cflame_frame_mark() calls */
   uint64_t spans_live;          /* registry spans not yet closed */
   int last_errno;               /* errno of the last write or open error */
-  uint64_t reserved_[8];        /* zero: room to grow */
+  uint64_t slow_enters;         /* enters that left the fast paths: a
+                                   stack's first enter, child-cache misses,
+                                   records or a non-TSC clock */
+  uint64_t reserved_[6];        /* zero: room to grow */
 } cflame_stats_t;
 
 /* Copies the counters to *out. Safe from any thread at any time. */

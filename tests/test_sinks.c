@@ -38,42 +38,6 @@ static int teardown(void **state) {
   return 0;
 }
 
-/* Per-stack sums of folded text, merged and sorted: "stack count\n"... */
-static char *sums(const char *text) {
-  size_t n = 0, cap = 64;
-  struct { char s[256]; unsigned long long c; } *e = calloc(cap, sizeof *e);
-  for (const char *p = text; *p;) {
-    const char *nl = strchr(p, '\n'), *sp = nl;
-    while (sp > p && *sp != ' ')
-      sp--;
-    char stack[256];
-    snprintf(stack, sizeof stack, "%.*s", (int)(sp - p), p);
-    unsigned long long c = strtoull(sp + 1, NULL, 10);
-    size_t i = 0;
-    while (i < n && strcmp(e[i].s, stack) != 0)
-      i++;
-    if (i == n) {
-      if (n == cap)
-        e = realloc(e, (cap *= 2) * sizeof *e);
-      snprintf(e[n].s, sizeof e[n].s, "%s", stack);
-      e[n++].c = 0;
-    }
-    e[i].c += c;
-    p = nl + 1;
-  }
-  for (size_t i = 1; i < n; i++) /* insertion sort: small */
-    for (size_t j = i; j > 0 && strcmp(e[j - 1].s, e[j].s) > 0; j--) {
-      __typeof__(*e) t = e[j];
-      e[j] = e[j - 1];
-      e[j - 1] = t;
-    }
-  char *out = calloc(1, n * 300 + 1);
-  for (size_t i = 0; i < n; i++)
-    sprintf(out + strlen(out), "%s %llu\n", e[i].s, e[i].c);
-  free(e);
-  return out;
-}
-
 static void work(int depth) {
   CFLAME_SPAN(s, "work");
   tclock_ns += 3;
@@ -121,7 +85,7 @@ static void test_sinks_three_at_once_agree(void **state) {
   if (folded_check(agg.buf, agg.len, 0, &e, NULL, NULL) ||
       folded_check(stream.buf, stream.len, 0, &e, NULL, NULL))
     fail_msg("rule %d line %zu: %s", e.rule, e.line, e.msg);
-  char *a = sums(memout_str(&agg)), *b = sums(memout_str(&stream));
+  char *a = folded_sums(memout_str(&agg)), *b = folded_sums(memout_str(&stream));
   assert_string_equal(a, b);
   if (!strstr(a, "w;test_sinks::work;test_sinks::work 111\n"))
     fail_msg("%s", a);

@@ -68,7 +68,8 @@ typedef struct cflame_node_s {
   uint32_t depth;   /* frames below the root */
   uint64_t self_ns; /* self time since the thread began recording */
   uint64_t enters;  /* times this stack was entered */
-  uint64_t reserved_[2];
+  uint64_t self_ticks; /* self time in clock ticks (cflame_sink_ticks_ns) */
+  uint64_t reserved_[1];
 } cflame_node_t;
 
 /* A thread as a sink sees it. */
@@ -192,6 +193,12 @@ CFLAME_API void **cflame_thread_data(const cflame_thread_t *t,
 /* The site `site`; returns 0, or -1 for an unknown id (and the CFLAME_SITE_*
  * ids, which have no callsite). Texts live as long as the process. */
 CFLAME_API int cflame_site_info(uint32_t site, cflame_site_info_t *out);
+
+/* Clock ticks (cflame_node_t.self_ticks) as ns with the best rate known
+ * now. The rate is refined as the program runs, so a sink that writes
+ * differences of totals over several flushes should keep ticks and convert
+ * both ends with the same call (never negative). */
+CFLAME_API uint64_t cflame_sink_ticks_ns(uint64_t ticks);
 
 /* The event clock now (what cflame_event_t.ns is measured with). */
 CFLAME_API uint64_t cflame_sink_clock_ns(void);

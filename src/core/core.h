@@ -25,6 +25,8 @@ struct cflame__node_s {
   cflame__node_t *first_child;      /* owner only */
   cflame__node_t *next_sibling;     /* owner only */
   cflame__node_t *cache;            /* owner only: last child entered */
+  cflame__node_t *hint;             /* owner only: the sibling entered
+                                       right after this one, last time */
   uint32_t index;
   uint32_t depth;                   /* frames below the root */
 };
@@ -37,7 +39,16 @@ struct cflame__node_s {
 typedef struct cflame__frame_s {
   cflame__node_t *node;
   uint64_t serial; /* token of the span that pushed this frame */
+  uintptr_t sp;    /* C stack position of the enter (its caller's CFA);
+                      the root's is UINTPTR_MAX */
 } cflame__frame_t;
+
+/* The C stack position of the calling cflame API function's caller: its
+ * canonical frame address, the same at every optimization level (one lea
+ * on a frameless fast path). A later enter from a shallower position than
+ * a frame still on cflame's stack means that frame was jumped over
+ * (longjmp, an exception through C). */
+#define CFLAME__CALLER_SP() ((uintptr_t)__builtin_dwarf_cfa())
 
 /* One enter/exit in the per-thread ring (see cflame_record_t). */
 typedef struct cflame__rec_s {
@@ -52,6 +63,27 @@ typedef struct cflame__rec_s {
 #define CFLAME__SERIAL_NONE (UINT64_C(1) << 63)
 #define CFLAME__SERIAL_REG (UINT64_C(1) << 62)
 #define CFLAME__HANDLE_MASK (CFLAME__SERIAL_REG - 1)
+
+/* A per-thread direct-mapped cache of (parent node, site id) -> child, in
+ * front of the sibling lists: siblings entered in turn stay off the slow
+ * path. */
+#define CFLAME__CTAB_BITS 10
+typedef struct cflame__ctab_s {
+  const cflame__node_t *parent;
+  cflame__node_t *child;
+  uint32_t id;
+} cflame__ctab_t;
+
+static inline cflame__ctab_t *cflame__ctab_at(cflame__ctab_t *tab,
+                                              const cflame__node_t *parent,
+                                              uint32_t id) {
+  uint32_t h = ((uint32_t)((uintptr_t)parent >> 3) + id) * 0x9E3779B1u;
+  return &tab[h >> (32 - CFLAME__CTAB_BITS)];
+}
+
+/* A node's cache and hint before it has children: its callsite is NULL,
+ * which no span passes, so the fast paths need no NULL check. */
+extern cflame__node_t cflame__no_child;
 
 #define CFLAME__VCACHE 32
 typedef struct cflame__vcache_s {
@@ -77,6 +109,7 @@ struct cflame_thread_s {
   uint64_t tail;        /* consumer writes (release), under the sink lock */
   /* nodes */
   uint32_t nnodes;      /* published with release */
+  cflame__ctab_t *ctab; /* owner only; 1 << CFLAME__CTAB_BITS entries */
   cflame__node_t *chunks[CFLAME__CHUNKS];
   uint64_t tree;        /* session whose tree this is (cflame__live >> 16) */
   uint64_t start;       /* ticks when this tree began */
@@ -87,11 +120,29 @@ struct cflame_thread_s {
   uint32_t pending;     /* dead: TREES sinks (bits) yet to flush it */
   volatile int busy;    /* inside a slow path (signal re-entry guard) */
   volatile int holding; /* holds (or waits for) the sink lock */
+  uint32_t barrier;     /* frames at or below it are never healed (a
+                           resumed fiber's scheduler frames) */
   cflame__thread_t *next;
   void *sink_data[CFLAME_SINKS_MAX]; /* per sink slot, sink lock */
   cflame__vcache_t vcache[CFLAME__VCACHE]; /* owner only */
   cflame__frame_t stack[CFLAME__SLOTS];
 };
+
+/* Counts one enter of node n (owner only; sinks read `enters` relaxed). On
+ * the fast path a plain increment is one instruction where a relaxed
+ * load/add/store is three; an aligned 64-bit store is single-copy atomic on
+ * every target cflame builds for, so a sink reads an old or a new count,
+ * never a torn one. Race checkers get the formal form. */
+#if defined(__SANITIZE_THREAD__)
+#define cflame__bump(n) st_relaxed(&(n)->enters, (n)->enters + 1)
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define cflame__bump(n) st_relaxed(&(n)->enters, (n)->enters + 1)
+#endif
+#endif
+#ifndef cflame__bump
+#define cflame__bump(n) ((n)->enters++)
+#endif
 
 static inline uint32_t cflame__depth(const cflame__thread_t *t) {
   return (uint32_t)(t->top - t->stack);
@@ -170,25 +221,37 @@ void cflame__sinks_publish(int fresh);
 /* --- thread states (thread.c) ---------------------------------------------- */
 
 extern pthread_mutex_t cflame__threads_lock;
+/* cflame_unwind_auto's setting: heal frames jumped over. */
+extern int cflame__unwind_auto;
 extern cflame__thread_t *cflame__threads;
-/* The calling thread's state; &cflame__sentinel until its first use. */
+/* The calling thread's state; &cflame__sentinel until its first use
+ * (stack.c, beside the fast paths that read it). */
 extern _Thread_local cflame__thread_t *cflame__tls;
 extern cflame__thread_t cflame__sentinel;
-/* The calling thread's state, NULL before its first use. */
+/* stack.c: the calling thread's state, NULL before its first use. */
 cflame__thread_t *cflame__thread_peek(void);
-/* The calling thread's state, created on first use (NULL: no memory). */
+/* stack.c: the calling thread's state, created on first use (NULL: no
+ * memory). */
 cflame__thread_t *cflame__thread_self(void);
-/* The calling thread's state set up for the live session; NULL if no sink
- * is installed (or out of memory). */
+/* stack.c: the calling thread's state set up for the live session; NULL if
+ * no sink is installed (or out of memory). */
 cflame__thread_t *cflame__thread_recording(void);
+/* stack.c: cflame__hold for the calling thread, if it has a state. */
+void cflame__thread_hold(int on);
+/* stack.c: ends the calling thread's open spans (process exit). */
+void cflame__thread_at_exit(void);
+/* A new thread state, listed (not yet the calling thread's). */
+cflame__thread_t *cflame__thread_new(void);
+/* Brings t up to the live session word `live` (owner only). */
+int cflame__thread_begin(cflame__thread_t *t, uint64_t live);
+/* t's thread exits (its TSD destructor): hand its data to the sinks. */
+void cflame__thread_exit(cflame__thread_t *t);
 /* Root label of t: its name, "main" or "thread-N" (buf: 24 bytes). */
 const char *cflame__thread_label(const cflame__thread_t *t, char buf[24]);
 /* Drops the registry-span references of frames above index `keep`. */
 void cflame__thread_release_above(cflame__thread_t *t, uint32_t keep);
 /* Exits every open span of t at `now` (thread or process exit). */
 void cflame__thread_close_all(cflame__thread_t *t, uint64_t now);
-/* cflame__hold for the calling thread, if it has a state. */
-void cflame__thread_hold(int on);
 /* A new node under parent (NULL: the root) for site `id`; NULL if out of
  * memory. Owner only. */
 cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
@@ -201,8 +264,8 @@ void cflame__thread_reap(uint32_t done_bits);
 void cflame__thread_release_slot(int slot);
 /* Drains every thread's ring to the RECORDS sinks (sink lock held). */
 void cflame__thread_drain_all(void);
-void cflame__thread_at_exit(void);
-void cflame__thread_after_fork_child(void);
+/* In a fork child: every thread but `self` is the parent's. */
+void cflame__thread_after_fork_child(const cflame__thread_t *self);
 
 /* --- the span stack (stack.c) ----------------------------------------------- */
 
@@ -219,10 +282,64 @@ static inline void cflame__record(cflame__thread_t *t, uint32_t kind,
   st_release(&t->head, t->head + 1);
 }
 
-int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle);
+/* Charges the time since the thread's previous event to node n. */
+static inline void cflame__charge(cflame__thread_t *t, cflame__node_t *n,
+                          uint64_t now) {
+  if (cflame_unlikely(now < t->last)) /* a user clock that went back */
+    now = t->last;
+  st_relaxed(&n->self, n->self + (now - t->last));
+  t->last = now;
+}
+
+/* A signal handler that interrupts a slow path on its own thread must not
+ * touch the half-updated state: it is dropped and counted instead. */
+static inline int cflame__busy_enter(cflame__thread_t *t) {
+  if (t->busy) {
+    /* Only an atomic add here: formatting or locking is not safe in a
+     * signal handler. The next flush reports it. */
+    fetch_add(&cflame__counters.faults[CFLAME_FAULT_REENTRY], 1);
+    return 0;
+  }
+  t->busy = 1;
+  signal_fence();
+  return 1;
+}
+
+static inline void cflame__busy_leave(cflame__thread_t *t) {
+  signal_fence();
+  t->busy = 0;
+}
+
+/* The child of parent for site `id` (cs: its callsite, NULL for variants),
+ * added on first use; below CFLAME_MAX_DEPTH frames, [truncated]. */
+cflame__node_t *cflame__stack_child(cflame__thread_t *t, cflame__node_t *parent,
+                                    const cflame_callsite_t *cs, uint32_t id);
+/* Enters site `id` under t's top at `now`, from C stack position sp (busy
+ * guard included). */
+cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
+                                     const cflame_callsite_t *cs, uint32_t id,
+                                     uint64_t now, uintptr_t sp);
+/* Does entering cs from C stack position sp show that frames on top were
+ * jumped over? Deeper frames are; so is an open frame of cs itself at the
+ * same depth. */
+static inline int cflame__stale(const cflame__frame_t *top, uintptr_t sp,
+                                const cflame_callsite_t *cs) {
+  return sp > top->sp || (sp == top->sp && cs && top->node->cs == cs);
+}
+/* Closes the frames of t that entering cs from sp shows were jumped over
+ * (see cflame__stale; cs may be NULL), at `now`; not when running on an
+ * alternate signal stack. */
+void cflame__stack_heal(cflame__thread_t *t, uintptr_t sp,
+                        const cflame_callsite_t *cs, uint64_t now);
+/* Enters callsite cs from C stack position sp through the general path
+ * (for entry points other than cflame_scope_enter). */
+cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp);
+int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle,
+                             uintptr_t sp);
 int cflame__stack_exit_handle(uint64_t handle);
-size_t cflame__stack_path(uint32_t *ids, size_t max);
-size_t cflame__stack_context(char *out, size_t cap);
+/* names.c: t's current stack as site ids, root first (at most max). */
+size_t cflame__stack_path(const cflame__thread_t *t, uint32_t *ids,
+                          size_t max);
 
 /* --- registry (registry.c) and registry-span slots (slab.c) ---------------- */
 
@@ -247,6 +364,8 @@ uint32_t cflame__registry_variant(uint32_t base, const char *fields,
 /* A callsite owned by the registry for a run-time name (dynamic spans). */
 cflame_callsite_t *cflame__registry_dynamic(const char *name,
                                             const char *target, int level);
+/* Recomputes every callsite's interest (a sink came or went). */
+void cflame__registry_refilter(void);
 /* fork: the registry lock is taken in prepare, released in both after. */
 void cflame__registry_lock_for_fork(void);
 void cflame__registry_unlock_after_fork(void);

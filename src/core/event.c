@@ -58,10 +58,11 @@ void cflame_frame_mark(const char *name) {
   deliver(&ev);
 }
 
-size_t cflame_event_context(char *out, size_t cap) {
-  return cflame__stack_context(out, cap);
-}
 
 uint64_t cflame_sink_clock_ns(void) {
   return cflame__clock_event_ns();
+}
+
+uint64_t cflame_sink_ticks_ns(uint64_t ticks) {
+  return cflame__clock_to_ns(ticks);
 }

@@ -70,9 +70,27 @@ static cflame__site_t *site_next(void) {
   return site_slot(site_count);
 }
 
+/* On only while some sink records: a program with cflame compiled in and
+ * never turned on pays what a filtered-out span does. */
 static uint32_t interest_of(const cflame__site_t *s) {
-  return cflame__filter_enabled(s->target, s->level) ? CFLAME_INTEREST_ON
-                                                     : CFLAME_INTEREST_OFF;
+  return ld_relaxed(&cflame__live) &&
+                 cflame__filter_enabled(s->target, s->level)
+             ? CFLAME_INTEREST_ON
+             : CFLAME_INTEREST_OFF;
+}
+
+static void refilter(void) {
+  for (uint32_t id = 1; id < site_count; id++) {
+    cflame__site_t *s = site_slot(id);
+    if (s->cs)
+      st_relaxed(&((cflame_callsite_t *)s->cs)->interest_, interest_of(s));
+  }
+}
+
+void cflame__registry_refilter(void) {
+  registry_lock_();
+  refilter();
+  registry_unlock();
 }
 
 uint32_t cflame__registry_register(cflame_callsite_t *cs) {
@@ -143,11 +161,7 @@ uint32_t cflame_callsite_register(cflame_callsite_t *cs) {
 int cflame_filter_set(const char *directives) {
   registry_lock_();
   int rc = cflame__filter_parse(directives, 1);
-  for (uint32_t id = 1; id < site_count; id++) {
-    cflame__site_t *s = site_slot(id);
-    if (s->cs)
-      st_relaxed(&((cflame_callsite_t *)s->cs)->interest_, interest_of(s));
-  }
+  refilter();
   registry_unlock();
   return rc;
 }

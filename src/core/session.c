@@ -71,6 +71,8 @@ int cflame_sink_install(const cflame_sink_t *vt, void *ud,
     cflame__clock_session_start();
   cflame__report_reset();
   cflame__sinks_publish(fresh);
+  if (fresh)
+    cflame__registry_refilter(); /* callsites come on */
   g->session = cflame__live >> 16;
   if (copy.attach)
     copy.attach(ud, g);
@@ -107,6 +109,8 @@ static int drop_slot(int slot) {
   cflame__installed &= ~(1u << slot);
   cflame__thread_reap(cflame__installed ? 1u << slot : ~0u);
   cflame__sinks_publish(0);
+  if (!cflame__installed)
+    cflame__registry_refilter(); /* callsites go off: spans cost nothing */
   s->g->slot = -1;
   int crc = s->vt.close ? s->vt.close(s->ud, s->g) : 0;
   memset(s, 0, sizeof *s);
@@ -232,7 +236,7 @@ static void fork_child(void) {
   /* The child records nothing and never writes the parent's data: its
    * copies of the buffers and trees are the parent's to write. Only this
    * thread runs here, so the inner locks can go first. */
-  cflame__thread_after_fork_child();
+  cflame__thread_after_fork_child(cflame__thread_peek());
   cflame__slab_unlock_after_fork();
   cflame__registry_unlock_after_fork();
   pthread_mutex_unlock(&cflame__threads_lock);
@@ -249,6 +253,7 @@ static void fork_child(void) {
   }
   cflame__installed = 0;
   cflame__sinks_publish(0);
+  cflame__registry_refilter();
   unlock();
 }
 

@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "core.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 pthread_mutex_t cflame__sink_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -50,14 +51,30 @@ void cflame__sinks_publish(int fresh) {
 
 /* --- records ---------------------------------------------------------------- */
 
-#define BATCH 256
+_Static_assert(sizeof(cflame__rec_t) == sizeof(cflame_record_t) &&
+                   offsetof(cflame__rec_t, node) ==
+                       offsetof(cflame_record_t, node) &&
+                   offsetof(cflame__rec_t, kind) ==
+                       offsetof(cflame_record_t, kind),
+               "ring records are handed to sinks as they are");
 
-static void deliver(cflame__thread_t *t, const cflame_record_t *r, size_t n,
+static void deliver(cflame__thread_t *t, const cflame__rec_t *r, size_t n,
                     uint32_t sinks) {
+  /* The slots between tail and head are the consumer's: converted in
+   * place, they are passed on without a copy. */
+  const cflame_record_t *out = (const cflame_record_t *)(const void *)r;
   for (int i = 0; i < CFLAME_SINKS_MAX; i++)
     if ((sinks >> i & 1) && cflame__slots[i].vt.records)
       cflame__slots[i].vt.records(cflame__slots[i].ud, cflame__slots[i].g, t,
-                                  r, n);
+                                  out, n);
+}
+
+/* Ticks to ns since the session start, in place. */
+static void convert(cflame__rec_t *r, size_t n, uint64_t t0) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t ns = cflame__clock_to_ns(r[i].ticks);
+    r[i].ticks = ns > t0 ? ns - t0 : 0;
+  }
 }
 
 void cflame__sinks_drain(cflame__thread_t *t) {
@@ -71,21 +88,16 @@ void cflame__sinks_drain(cflame__thread_t *t) {
   if (sinks && t->tail != head) {
     cflame__clock_calibrate();
     uint64_t t0 = cflame__clock_to_ns(cflame__session_t0);
-    cflame_record_t batch[BATCH];
-    size_t n = 0;
-    for (uint64_t i = t->tail; i < head; i++) {
-      const cflame__rec_t *r = &t->ring[i & t->ring_mask];
-      uint64_t ns = cflame__clock_to_ns(r->ticks);
-      batch[n].ns = ns > t0 ? ns - t0 : 0;
-      batch[n].node = r->node;
-      batch[n].kind = r->kind;
-      if (++n == BATCH) {
-        deliver(t, batch, n, sinks);
-        n = 0;
-      }
+    for (uint64_t i = t->tail; i < head;) {
+      /* Up to the ring's end, then from its start. */
+      size_t at = (size_t)(i & t->ring_mask);
+      size_t n = (size_t)(head - i);
+      if (n > t->ring_mask + 1 - at)
+        n = t->ring_mask + 1 - at;
+      convert(&t->ring[at], n, t0);
+      deliver(t, &t->ring[at], n, sinks);
+      i += n;
     }
-    if (n)
-      deliver(t, batch, n, sinks);
   }
   st_release(&t->tail, head);
 }

@@ -95,7 +95,8 @@ static cflame_span_t create(cflame_callsite_t *cs, const uint32_t *parent_path,
 cflame_span_t cflame_span_new(cflame_callsite_t *cs, const cflame_field_t *f,
                               size_t n) {
   uint32_t path[CFLAME_MAX_DEPTH];
-  size_t np = cflame__stack_path(path, CFLAME_MAX_DEPTH - 1);
+  size_t np = cflame__stack_path(cflame__thread_peek(), path,
+                                 CFLAME_MAX_DEPTH - 1);
   return create(cs, path, np, f, n);
 }
 
@@ -123,6 +124,7 @@ cflame_span_t cflame_span_new_child_of(cflame_span_t parent,
 }
 
 void cflame_span_enter(cflame_span_t h) {
+  uintptr_t sp = CFLAME__CALLER_SP();
   if (!h.id)
     return;
   slot_t *s = cflame__slab_acquire(h.id, "enter");
@@ -134,7 +136,7 @@ void cflame_span_enter(cflame_span_t h) {
     memcpy(ids, s->path, n * sizeof *ids);
   ids[n++] = own_id(s);
   /* The reference is kept by the frame until its exit. */
-  if (cflame__stack_enter_path(ids, n, h.id) != 0)
+  if (cflame__stack_enter_path(ids, n, h.id, sp) != 0)
     cflame__span_unref(h.id);
 }
 

@@ -7,75 +7,125 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Every thread starts at the sentinel (never written): its session never
+ * matches and its root serial never equals a token, so both fast paths fall
+ * to the slow path with no NULL check. Defined beside the fast paths, which
+ * then read them %fs-relative with no GOT load. */
+cflame__thread_t cflame__sentinel = {
+    .session = UINT64_MAX,
+    .top = &cflame__sentinel.stack[0],
+    .stack = {{NULL, CFLAME__SERIAL_NONE, UINTPTR_MAX}}};
+_Thread_local cflame__thread_t *cflame__tls = &cflame__sentinel;
 #define tls cflame__tls
 #define sentinel cflame__sentinel
+
+/* --- the calling thread ---------------------------------------------------- */
+
+static pthread_key_t exit_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void exit_hook(void *arg) {
+  tls = &sentinel;
+  cflame__thread_exit(arg);
+}
+
+static void key_create(void) {
+  (void)pthread_key_create(&exit_key, exit_hook);
+}
+
+cflame__thread_t *cflame__thread_peek(void) {
+  return tls != &sentinel ? tls : NULL;
+}
+
+cflame__thread_t *cflame__thread_self(void) {
+  if (tls != &sentinel)
+    return tls;
+  cflame__thread_t *t = cflame__thread_new();
+  if (t) {
+    pthread_once(&key_once, key_create);
+    (void)pthread_setspecific(exit_key, t);
+    tls = t;
+  }
+  return t;
+}
+
+cflame__thread_t *cflame__thread_recording(void) {
+  uint64_t live = ld_acquire(&cflame__live);
+  if (live == 0)
+    return NULL;
+  cflame__thread_t *t = cflame__thread_self();
+  if (t && t->session != live && cflame__thread_begin(t, live) != 0)
+    return NULL;
+  return t;
+}
+
+void cflame__thread_hold(int on) {
+  if (tls != &sentinel)
+    cflame__hold(tls, on);
+}
+
+void cflame__thread_at_exit(void) {
+  cflame__thread_t *t = tls;
+  if (t != &sentinel && t->session == ld_acquire(&cflame__live))
+    cflame__thread_close_all(t, cflame__now());
+}
 
 /* --- the call tree ------------------------------------------------------ */
 
 /* The child of parent for site `id` (cs: its callsite, NULL for variants),
  * added on first use. Below CFLAME_MAX_DEPTH frames everything is charged to
  * one [truncated] node. */
-static cflame__node_t *child_of(cflame__thread_t *t, cflame__node_t *parent,
-                                const cflame_callsite_t *cs, uint32_t id) {
+cflame__node_t *cflame__stack_child(cflame__thread_t *t, cflame__node_t *parent,
+                                    const cflame_callsite_t *cs, uint32_t id) {
   if (parent->cs_id == CFLAME_SITE_TRUNCATED)
     return parent;
-  if (parent->depth + 1 >= CFLAME_MAX_DEPTH) {
-    cs = NULL;
-    id = CFLAME_SITE_TRUNCATED;
+  cflame__ctab_t *e = cflame__ctab_at(t->ctab, parent, id);
+  cflame__node_t *c = NULL;
+  if (e->parent == parent && e->id == id) {
+    c = e->child;
+  } else {
+    uint32_t want = id;
+    if (parent->depth + 1 >= CFLAME_MAX_DEPTH) {
+      cs = NULL;
+      want = CFLAME_SITE_TRUNCATED;
+    }
+    for (c = parent->first_child; c; c = c->next_sibling)
+      if (c->cs_id == want)
+        break;
+    if (!c) {
+      c = cflame__node_add(t, parent, cs, want);
+      if (c && want == CFLAME_SITE_TRUNCATED)
+        cflame__report(CFLAME_FAULT_DEPTH,
+                       "stack deeper than %d frames; deeper ones are charged "
+                       "to [truncated]",
+                       CFLAME_MAX_DEPTH - 1);
+    }
+    if (!c)
+      return NULL;
+    e->parent = parent;
+    e->id = id;
+    e->child = c;
   }
-  cflame__node_t *c;
-  for (c = parent->first_child; c; c = c->next_sibling)
-    if (c->cs_id == id)
-      break;
-  if (!c) {
-    c = cflame__node_add(t, parent, cs, id);
-    if (c && id == CFLAME_SITE_TRUNCATED)
-      cflame__report(CFLAME_FAULT_DEPTH,
-                     "stack deeper than %d frames; deeper ones are charged "
-                     "to [truncated]",
-                     CFLAME_MAX_DEPTH - 1);
-  }
-  if (c)
-    parent->cache = c;
+  /* A child with its parent's callsite (recursion) is never cached: its
+   * enters take enter_miss, which tells recursion from a stale frame of a
+   * jumped-over activation at the same stack depth. */
+  if (c->cs && c->cs == parent->cs)
+    return c;
+  cflame__node_t *last = parent->cache;
+  if (last != &cflame__no_child)
+    last->hint = c;
+  parent->cache = c;
   return c;
 }
 
-/* Charges the time since the thread's previous event to node n. */
-static inline void charge(cflame__thread_t *t, cflame__node_t *n,
-                          uint64_t now) {
-  if (cflame_unlikely(now < t->last)) /* a user clock that went back */
-    now = t->last;
-  st_relaxed(&n->self, n->self + (now - t->last));
-  t->last = now;
-}
-
 /* --- slow paths -------------------------------------------------------- */
-
-/* A signal handler that interrupts a slow path on its own thread must not
- * touch the half-updated state: it is dropped and counted instead. */
-static int busy_enter(cflame__thread_t *t) {
-  if (t->busy) {
-    /* Only an atomic add here: formatting or locking is not safe in a
-     * signal handler. The next flush reports it. */
-    fetch_add(&cflame__counters.faults[CFLAME_FAULT_REENTRY], 1);
-    return 0;
-  }
-  t->busy = 1;
-  signal_fence();
-  return 1;
-}
-
-static void busy_leave(cflame__thread_t *t) {
-  signal_fence();
-  t->busy = 0;
-}
 
 /* Pushes a frame for `node` (already charged up to now). The fast path
  * never checks the stack's end: from a frame it can follow cached children
  * at most down to the tree's cap, so a frame is only accepted with room for
  * that many more slots below it. */
 static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
-                           uint64_t tag, uint64_t now) {
+                           uint64_t tag, uint64_t now, uintptr_t sp) {
   uint32_t d = cflame__depth(t);
   uint64_t serial = ++t->serial;
   if (d + 1 + (CFLAME_MAX_DEPTH - node->depth) >= CFLAME__SLOTS) {
@@ -86,9 +136,12 @@ static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
     t->stack[d].serial |= CFLAME__SERIAL_NONE; /* its exit leaves fast path */
     return serial;
   }
-  st_relaxed(&node->enters, node->enters + 1);
+  cflame__bump(node);
   t->stack[d + 1].node = node;
   t->stack[d + 1].serial = tag ? tag : serial | t->slow_tag;
+  /* A registry span's frame is managed by hand (entered and exited from
+   * anywhere): frames below it are never taken for jumped over. */
+  t->stack[d + 1].sp = tag & CFLAME__SERIAL_REG ? UINTPTR_MAX : sp;
   t->top = &t->stack[d + 1];
   if (t->stream)
     cflame__record(t, CFLAME_RECORD_ENTER, node->index, now);
@@ -96,42 +149,47 @@ static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
 }
 
 /* Enters site `id` under the current top (cs NULL for field variants). */
-static cflame_token_t enter_id(cflame__thread_t *t, const cflame_callsite_t *cs,
-                               uint32_t id, uint64_t now) {
-  if (!busy_enter(t))
+cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
+                                     const cflame_callsite_t *cs, uint32_t id,
+                                     uint64_t now, uintptr_t sp) {
+  if (!cflame__busy_enter(t))
     return 0;
+  if (cflame_unlikely(cflame__stale(t->top, sp, cs)))
+    cflame__stack_heal(t, sp, cs, now);
   cflame__node_t *cur = t->top->node;
-  charge(t, cur, now);
+  cflame__charge(t, cur, now);
   cflame_token_t tok = 0;
-  cflame__node_t *child = child_of(t, cur, cs, id);
+  cflame__node_t *child = cflame__stack_child(t, cur, cs, id);
   if (child) /* else out of memory: the span is simply not recorded */
-    tok = push(t, child, 0, now);
-  busy_leave(t);
+    tok = push(t, child, 0, now, sp);
+  cflame__busy_leave(t);
   return tok;
 }
 
 __attribute__((noinline)) static cflame_token_t
-enter_slow(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now) {
+enter_slow(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now,
+           uintptr_t sp) {
   if (!cs)
     return 0;
+  fetch_add(&cflame__counters.slow_enters, 1);
   uint32_t id = cflame__registry_register(cs);
   if (!id || ld_relaxed(&cs->interest_) != CFLAME_INTEREST_ON)
     return 0;
-  return enter_id(t, cs, id, now);
+  return cflame__stack_enter_id(t, cs, id, now, sp);
 }
 
-static cflame_token_t enter_setup(cflame_callsite_t *cs) {
+static cflame_token_t enter_setup(cflame_callsite_t *cs, uintptr_t sp) {
   if (!cs)
     return 0;
   cflame__thread_t *t = cflame__thread_recording();
-  return t ? enter_slow(t, cs, cflame__now()) : 0;
+  return t ? enter_slow(t, cs, cflame__now(), sp) : 0;
 }
 
 /* Pops frames down to index i - 1 (the frame at i is the one exited). */
 static void pop_to(cflame__thread_t *t, uint32_t i, const char *what) {
   uint32_t d = cflame__depth(t);
   uint64_t now = cflame__now();
-  charge(t, t->stack[d].node, now);
+  cflame__charge(t, t->stack[d].node, now);
   if (i != d || t->overflow)
     cflame__report(CFLAME_FAULT_OUT_OF_ORDER,
                    "exit of %s while %u span(s) entered after it were open; "
@@ -143,6 +201,8 @@ static void pop_to(cflame__thread_t *t, uint32_t i, const char *what) {
       cflame__record(t, CFLAME_RECORD_EXIT, t->stack[j - 1].node->index, now);
   t->overflow = 0;
   t->top = &t->stack[i - 1];
+  if (t->barrier >= i)
+    t->barrier = i - 1;
 }
 
 static uint32_t find_frame(const cflame__thread_t *t, uint64_t serial) {
@@ -154,15 +214,15 @@ static uint32_t find_frame(const cflame__thread_t *t, uint64_t serial) {
 
 __attribute__((noinline)) static void end_slow(cflame__thread_t *t,
                                                cflame_token_t tok) {
-  if (tok == 0 || (int64_t)tok < 0 || t == &sentinel || !busy_enter(t))
+  if (tok == 0 || (int64_t)tok < 0 || t == &sentinel || !cflame__busy_enter(t))
     return;
   uint32_t d = cflame__depth(t);
   uint64_t top = t->stack[d].serial & ~CFLAME__SERIAL_NONE;
   if (t->overflow && tok > top && tok <= t->serial) {
-    charge(t, t->stack[d].node, cflame__now());
+    cflame__charge(t, t->stack[d].node, cflame__now());
     if (--t->overflow == 0 && !(t->stack[d].serial & CFLAME__SERIAL_REG))
       t->stack[d].serial = top | t->slow_tag;
-    busy_leave(t);
+    cflame__busy_leave(t);
     return;
   }
   uint32_t i = d;
@@ -178,112 +238,40 @@ __attribute__((noinline)) static void end_slow(cflame__thread_t *t,
     snprintf(what, sizeof what, "span \"%.60s\"", s ? s->name : "[truncated]");
     pop_to(t, i, what);
   }
-  busy_leave(t);
+  cflame__busy_leave(t);
 }
 
-/* --- fields on scoped spans ------------------------------------------------- */
+/* --- frames jumped over (longjmp, exceptions through C) ------------------ */
 
-/* Site id of `base` carrying `fields`, through a small per-thread cache so
- * that repeated field sets skip the registry lock. */
-static uint32_t variant(cflame__thread_t *t, uint32_t base, const char *fields,
-                        size_t len) {
-  if (len == 0)
-    return base;
-  uint64_t h = cflame__hash(fields, len, base);
-  cflame__vcache_t *c = &t->vcache[h % CFLAME__VCACHE];
-  if (c->hash == h && c->base == base) {
-    const cflame__site_t *s = cflame__registry_site(c->id);
-    if (s && s->fields_len == len && !memcmp(s->fields, fields, len))
-      return c->id;
-  }
-  uint32_t id = cflame__registry_variant(base, fields, len, h);
-  c->hash = h;
-  c->base = base;
-  c->id = id;
-  return id;
-}
+static cflame_token_t enter_generic(cflame_callsite_t *cs, uintptr_t sp);
 
-cflame_token_t cflame_scope_enter_f(cflame_callsite_t *cs,
-                                    const cflame_field_t *f, size_t n) {
-  if (!ld_relaxed(&cflame__want_fields) || !f || n == 0)
-    return cflame_scope_enter(cs);
-  cflame__thread_t *t = cflame__thread_recording();
-  if (!t || !cs)
-    return 0;
-  uint32_t id = cflame__registry_register(cs);
-  if (!id || ld_relaxed(&cs->interest_) != CFLAME_INTEREST_ON)
-    return 0;
-  char text[CFLAME__FIELDS_MAX];
-  size_t len = cflame__fields_format(text, sizeof text, f, n);
-  return enter_id(t, NULL, variant(t, id, text, len), cflame__now());
-}
-
-void cflame_scope_record(cflame_token_t tok, const cflame_field_t *f,
-                         size_t n) {
-  cflame__thread_t *t = tls;
-  if (!tok || !f || n == 0 || t == &sentinel ||
-      !ld_relaxed(&cflame__want_fields) ||
-      t->session != ld_acquire(&cflame__live))
-    return;
-  uint32_t d = cflame__depth(t);
-  if (t->overflow || (t->stack[d].serial & ~CFLAME__SERIAL_NONE) != tok)
-    return; /* only the innermost span can change its frame */
-  if (!busy_enter(t))
-    return;
-  cflame__node_t *node = t->stack[d].node;
-  const cflame__site_t *s = cflame__registry_site(node->cs_id);
-  if (s) {
-    char text[CFLAME__FIELDS_MAX];
-    size_t len = 0;
-    if (s->fields) {
-      len = s->fields_len < sizeof text - 3 ? s->fields_len : sizeof text - 3;
-      memcpy(text, s->fields, len);
-      text[len++] = ',';
-      text[len++] = ' ';
-    }
-    len += cflame__fields_format(text + len, sizeof text - len, f, n);
-    uint32_t id = variant(t, s->base, text, len);
-    cflame__node_t *parent = cflame__node_at(t, node->parent);
-    uint64_t now = cflame__now();
-    charge(t, node, now);
-    cflame__node_t *next = child_of(t, parent, NULL, id);
-    if (next && next != node) {
-      t->stack[d].node = next;
-      if (t->stream)
-        cflame__record(t, CFLAME_RECORD_SWITCH, next->index, now);
-    }
-  }
-  busy_leave(t);
-}
-
-cflame_token_t cflame_scope_enter_dynamic(const char *name, const char *target,
-                                          int level) {
-  if (!ld_relaxed(&cflame__live) || level < CFLAME_MAX_LEVEL)
-    return 0;
-  cflame_callsite_t *cs = cflame__registry_dynamic(name, target, level);
-  return cs ? cflame_scope_enter(cs) : 0;
+cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp) {
+  return enter_generic(cs, sp);
 }
 
 /* --- registry span frames (span.c) ---------------------------------------- */
 
-int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle) {
+int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle,
+                             uintptr_t sp) {
   cflame__thread_t *t = cflame__thread_recording();
   if (!t)
     return -1;
-  if (!busy_enter(t))
+  if (!cflame__busy_enter(t))
     return -1;
   uint64_t now = cflame__now();
-  charge(t, t->top->node, now);
+  if (sp > t->top->sp)
+    cflame__stack_heal(t, sp, NULL, now);
+  cflame__charge(t, t->top->node, now);
   cflame__node_t *node = t->stack[0].node;
   for (size_t i = 0; i < n && node; i++) {
     const cflame__site_t *s = cflame__registry_site(ids[i]);
-    node = child_of(t, node, s ? s->cs : NULL, ids[i]);
+    node = cflame__stack_child(t, node, s ? s->cs : NULL, ids[i]);
   }
   cflame_token_t tok =
       node ? push(t, node, CFLAME__SERIAL_NONE | CFLAME__SERIAL_REG | handle,
-                  now)
+                  now, sp)
            : 0;
-  busy_leave(t);
+  cflame__busy_leave(t);
   if (!tok)
     cflame__report(CFLAME_FAULT_DEPTH, "registry span entered below "
                                        "CFLAME_MAX_DEPTH frames; dropped");
@@ -295,49 +283,11 @@ int cflame__stack_exit_handle(uint64_t handle) {
   if (t == &sentinel)
     return -1;
   uint32_t i = find_frame(t, CFLAME__SERIAL_NONE | CFLAME__SERIAL_REG | handle);
-  if (i == 0 || !busy_enter(t))
+  if (i == 0 || !cflame__busy_enter(t))
     return -1;
   pop_to(t, i, "a registry span");
-  busy_leave(t);
+  cflame__busy_leave(t);
   return 0;
-}
-
-size_t cflame__stack_path(uint32_t *ids, size_t max) {
-  cflame__thread_t *t = tls;
-  if (t == &sentinel || t->session != ld_acquire(&cflame__live))
-    return 0;
-  size_t n = 0;
-  for (cflame__node_t *node = t->top->node; node->index != 0 && n < max;
-       node = cflame__node_at(t, node->parent))
-    ids[n++] = node->cs_id;
-  for (size_t i = 0; i < n / 2; i++) { /* root first */
-    uint32_t x = ids[i];
-    ids[i] = ids[n - 1 - i];
-    ids[n - 1 - i] = x;
-  }
-  return n;
-}
-
-size_t cflame__stack_context(char *out, size_t cap) {
-  if (cap == 0)
-    return 0;
-  uint32_t ids[CFLAME_MAX_DEPTH + 1];
-  size_t n = cflame__stack_path(ids, CFLAME_MAX_DEPTH + 1), len = 0;
-  for (size_t i = 0; i < n; i++) {
-    const cflame__site_t *site = cflame__registry_site(ids[i]);
-    const char *name = site ? site->name : "[truncated]";
-    if (i > 0)
-      len = cflame__put_clamped(out, cap, len, ":", 1);
-    len = cflame__put_clamped(out, cap, len, name, strlen(name));
-    if (site && site->fields) {
-      len = cflame__put_clamped(out, cap, len, "{", 1);
-      len = cflame__put_clamped(out, cap, len, site->fields,
-                                site->fields_len);
-      len = cflame__put_clamped(out, cap, len, "}", 1);
-    }
-  }
-  out[len] = '\0';
-  return len;
 }
 
 /* --- fast paths ------------------------------------------------------------ */
@@ -348,30 +298,62 @@ size_t cflame__stack_context(char *out, size_t cap) {
  * out-of-line routes. Keeping every call out of the fast paths (or in tail
  * position) lets them run in caller-saved registers with no stack frame. */
 __attribute__((noinline)) static cflame_token_t
-enter_generic(cflame_callsite_t *cs) {
+enter_generic(cflame_callsite_t *cs, uintptr_t sp) {
   cflame__thread_t *t = tls;
   if (t->session != ld_acquire(&cflame__live))
-    return enter_setup(cs);
+    return enter_setup(cs, sp);
   uint64_t now = cflame__now();
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node;
   cflame__node_t *child = cur->cache;
-  if (child->cs != cs || t->busy)
-    return enter_slow(t, cs, now);
-  charge(t, cur, now);
-  st_relaxed(&child->enters, child->enters + 1);
+  if (child->cs != cs && (child = child->hint)->cs == cs)
+    cur->cache = child; /* siblings in turn, as on the fast path */
+  if (child->cs != cs || t->busy || cflame__stale(top, sp, cs))
+    return enter_slow(t, cs, now, sp);
+  cflame__charge(t, cur, now);
+  cflame__bump(child);
   uint64_t serial = ++t->serial;
   top[1].node = child;
   top[1].serial = serial | t->slow_tag;
+  top[1].sp = sp;
   t->top = top + 1;
   if (t->stream)
     cflame__record(t, CFLAME_RECORD_ENTER, child->index, now);
   return serial;
 }
 
+/* The one-entry cache missed: try the sibling entered after the cached one
+ * last time (loops over siblings), then the per-thread child cache, and
+ * enter there without leaving the fast path's shape (no stack frame). */
 __attribute__((noinline)) static cflame_token_t
-enter_miss(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now) {
-  return enter_slow(t, cs, now);
+enter_miss(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now,
+           uintptr_t sp) {
+  cflame__frame_t *top = t->top;
+  cflame__node_t *cur = top->node, *last = cur->cache;
+  cflame__node_t *child = last->hint;
+  if (cflame__stale(top, sp, cs)) /* frames jumped over: heal there */
+    return enter_slow(t, cs, now, sp);
+  if (child->cs != cs) {
+    uint32_t id = ld_relaxed(&cs->id_);
+    const cflame__ctab_t *e = cflame__ctab_at(t->ctab, cur, id);
+    if (e->parent != cur || e->id != id || !id || e->child->cs != cs)
+      return enter_slow(t, cs, now, sp);
+    child = e->child;
+  }
+  if (child->cs != cur->cs) { /* recursion stays uncached */
+    if (last != &cflame__no_child)
+      last->hint = child;
+    cur->cache = child;
+  }
+  st_relaxed(&cur->self, cur->self + (now - t->last));
+  t->last = now;
+  cflame__bump(child);
+  uint64_t serial = ++t->serial;
+  top[1].node = child;
+  top[1].serial = serial;
+  top[1].sp = sp;
+  t->top = top + 1;
+  return serial;
 }
 
 __attribute__((noinline)) static void end_generic(cflame__thread_t *t,
@@ -384,30 +366,37 @@ __attribute__((noinline)) static void end_generic(cflame__thread_t *t,
   }
   uint64_t now = cflame__now();
   t->top = top - 1;
-  charge(t, top->node, now);
+  cflame__charge(t, top->node, now);
   if (t->stream)
     cflame__record(t, CFLAME_RECORD_EXIT, top[-1].node->index, now);
 }
 
 cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
+  uintptr_t sp = CFLAME__CALLER_SP();
   cflame__thread_t *t = tls;
   if (cflame_unlikely(t->session != ld_relaxed(&cflame__fast)))
-    return enter_generic(cs);
+    return enter_generic(cs, sp);
   uint64_t now = cflame__plat_tsc();
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node;
   cflame__node_t *child = cur->cache; /* never NULL: see cflame__node_add */
-  if (cflame_unlikely(child->cs != cs))
-    return enter_miss(t, cs, now);
+  if (cflame_unlikely(child->cs != cs || sp > top->sp)) {
+    /* Siblings entered in turn: the one after the cached child. */
+    child = child->hint;
+    if (child->cs != cs || sp > top->sp)
+      return enter_miss(t, cs, now, sp);
+    cur->cache = child;
+  }
   /* Two cores' TSCs may differ by a few ticks: a slice can come out
    * slightly negative. It wraps here and cancels out in the sums; sinks
    * read a node below zero as zero. */
   st_relaxed(&cur->self, cur->self + (now - t->last));
   t->last = now;
-  st_relaxed(&child->enters, child->enters + 1);
+  cflame__bump(child);
   uint64_t serial = ++t->serial;
   top[1].node = child;
   top[1].serial = serial;
+  top[1].sp = sp;
   t->top = top + 1;
   return serial;
 }

@@ -10,25 +10,20 @@
 #include <string.h>
 
 pthread_mutex_t cflame__threads_lock = PTHREAD_MUTEX_INITIALIZER;
+int cflame__unwind_auto = 1;
+
+void cflame_unwind_auto(bool on) {
+  st_relaxed(&cflame__unwind_auto, on ? 1 : 0);
+}
 cflame__thread_t *cflame__threads;
 
-/* Every thread starts here: its session never matches and its root serial
- * never equals a token, so both fast paths fall through to the slow path
- * without a NULL check. Never written. */
-cflame__thread_t cflame__sentinel = {
-    .session = UINT64_MAX,
-    .top = &cflame__sentinel.stack[0],
-    .stack = {{NULL, CFLAME__SERIAL_NONE}}};
-#define sentinel cflame__sentinel
-_Thread_local cflame__thread_t *cflame__tls = &sentinel;
-
-static pthread_key_t exit_key;
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static uint32_t thread_numbers; /* last "thread-N" handed out */
 
 /* What a node's child cache holds before its first child: its callsite is
  * NULL, which no span passes, so the fast path needs no NULL check. */
-static cflame__node_t no_child;
+cflame__node_t cflame__no_child = {.cache = &cflame__no_child,
+                                   .hint = &cflame__no_child};
+#define no_child cflame__no_child
 
 cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
                                  const cflame_callsite_t *cs, uint32_t id) {
@@ -44,6 +39,7 @@ cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
   cflame__node_t *n = cflame__node_at(t, i);
   memset(n, 0, sizeof *n);
   n->cache = &no_child;
+  n->hint = &no_child;
   n->cs = cs;
   n->cs_id = id;
   n->index = i;
@@ -65,38 +61,33 @@ void cflame__thread_release_above(cflame__thread_t *t, uint32_t keep) {
   }
 }
 
-static void thread_exit(void *arg);
-
-static void key_create(void) {
-  (void)pthread_key_create(&exit_key, thread_exit);
-}
-
-static cflame__thread_t *thread_create(void) {
+cflame__thread_t *cflame__thread_new(void) {
   cflame__thread_t *t = calloc(1, sizeof *t);
   if (!t)
     return NULL;
   t->chunks[0] = calloc(CFLAME__CHUNK0, sizeof(cflame__node_t));
-  if (!t->chunks[0]) {
+  t->ctab = calloc((size_t)1 << CFLAME__CTAB_BITS, sizeof *t->ctab);
+  if (!t->chunks[0] || !t->ctab) {
+    free(t->chunks[0]);
+    free(t->ctab);
     free(t);
     return NULL;
   }
   cflame__node_add(t, NULL, NULL, CFLAME_SITE_ROOT);
   t->stack[0].node = cflame__node_at(t, 0);
   t->stack[0].serial = CFLAME__SERIAL_NONE;
+  t->stack[0].sp = UINTPTR_MAX;
   t->top = &t->stack[0];
   /* Serials are unique per thread, so a token ended on the wrong thread is
    * (almost always) recognised as foreign. */
   if (!cflame__plat_is_main_thread())
     t->number = __atomic_add_fetch(&thread_numbers, 1, __ATOMIC_RELAXED);
   t->serial = (uint64_t)(t->number & 0x7fffffu) << 40;
-  pthread_once(&key_once, key_create);
-  (void)pthread_setspecific(exit_key, t);
   pthread_mutex_lock(&cflame__threads_lock);
   t->next = cflame__threads;
   cflame__threads = t;
   pthread_mutex_unlock(&cflame__threads_lock);
   fetch_add(&cflame__counters.threads, 1);
-  cflame__tls = t;
   return t;
 }
 
@@ -110,6 +101,7 @@ static void tree_reset(cflame__thread_t *t, uint64_t tree) {
     t->chunks[k] = NULL;
   }
   t->nnodes = 0;
+  memset(t->ctab, 0, ((size_t)1 << CFLAME__CTAB_BITS) * sizeof *t->ctab);
   cflame__node_add(t, NULL, NULL, CFLAME_SITE_ROOT);
   t->top = &t->stack[0];
   t->overflow = 0;
@@ -125,7 +117,7 @@ static void tree_reset(cflame__thread_t *t, uint64_t tree) {
 
 /* Brings t up to the live session word: a fresh tree for a new session,
  * else the settings of the new epoch (records on or off). */
-static int thread_begin(cflame__thread_t *t, uint64_t live) {
+int cflame__thread_begin(cflame__thread_t *t, uint64_t live) {
   int fresh = t->tree != live >> 16;
   if (fresh)
     tree_reset(t, live >> 16);
@@ -168,13 +160,14 @@ static void thread_free(cflame__thread_t *t) {
                                       t, t->sink_data[i]);
   for (int k = 0; k < CFLAME__CHUNKS; k++)
     free(t->chunks[k]);
+  free(t->ctab);
   free(t->ring);
   free(t->name);
   free(t);
 }
 
 void cflame__thread_close_all(cflame__thread_t *t, uint64_t now) {
-  if (t == &sentinel || (cflame__depth(t) == 0 && t->overflow == 0))
+  if (cflame__depth(t) == 0 && t->overflow == 0)
     return;
   fetch_add(&cflame__counters.spans_closed_at_exit,
             (uint64_t)cflame__depth(t) + t->overflow);
@@ -189,11 +182,10 @@ void cflame__thread_close_all(cflame__thread_t *t, uint64_t now) {
       cflame__record(t, CFLAME_RECORD_EXIT, t->stack[i - 1].node->index, now);
   t->top = &t->stack[0];
   t->overflow = 0;
+  t->barrier = 0;
 }
 
-static void thread_exit(void *arg) {
-  cflame__thread_t *t = arg;
-  cflame__tls = &sentinel;
+void cflame__thread_exit(cflame__thread_t *t) {
   if (t->session == ld_acquire(&cflame__live))
     cflame__thread_close_all(t, cflame__now());
   cflame__thread_release_above(t, 0);
@@ -219,49 +211,54 @@ static void thread_exit(void *arg) {
   pthread_mutex_unlock(&cflame__sink_lock);
 }
 
-cflame__thread_t *cflame__thread_peek(void) {
-  cflame__thread_t *t = cflame__tls;
-  return t != &sentinel ? t : NULL;
-}
-
-cflame__thread_t *cflame__thread_self(void) {
-  cflame__thread_t *t = cflame__tls;
-  return t != &sentinel ? t : thread_create();
-}
-
-cflame__thread_t *cflame__thread_recording(void) {
-  uint64_t live = ld_acquire(&cflame__live);
-  if (live == 0)
-    return NULL;
-  cflame__thread_t *t = cflame__tls;
-  if (t == &sentinel && !(t = thread_create()))
-    return NULL;
-  if (t->session != live && thread_begin(t, live) != 0)
-    return NULL;
-  return t;
-}
-
-void cflame__thread_hold(int on) {
-  cflame__thread_t *t = cflame__tls;
-  if (t != &sentinel)
-    cflame__hold(t, on);
-}
-
-void cflame__thread_at_exit(void) {
-  cflame__thread_t *t = cflame__tls;
-  if (t != &sentinel && t->session == ld_acquire(&cflame__live))
-    cflame__thread_close_all(t, cflame__now());
-}
-
-void cflame__thread_after_fork_child(void) {
+void cflame__thread_after_fork_child(const cflame__thread_t *self) {
   /* Only the forking thread survives; the others' states are the parent's.
    * The child records nothing of them; they are freed with their tree. */
   for (cflame__thread_t *t = cflame__threads; t; t = t->next)
-    if (t != cflame__tls) {
+    if (t != self) {
       t->dead = 1;
       t->pending = 0;
       t->tail = t->head; /* the parent's records, never ours to hand on */
     }
+}
+
+/* --- frames jumped over (longjmp, exceptions through C) ------------------ */
+
+void cflame__stack_heal(cflame__thread_t *t, uintptr_t sp,
+                        const cflame_callsite_t *cs, uint64_t now) {
+  if (!ld_relaxed(&cflame__unwind_auto))
+    return;
+  uint32_t d = cflame__depth(t), i = d, floor = t->barrier;
+  if (floor > d) /* the frames it guarded have exited */
+    floor = t->barrier = d;
+  while (i > floor && t->stack[i].sp < sp)
+    i--;
+  /* At the same depth, an open frame of the very callsite being entered
+   * belongs to an activation that was jumped over (a loop re-enters a
+   * scope only after leaving it; recursion is deeper). */
+  for (uint32_t j = i; cs && j > floor && t->stack[j].sp == sp; j--)
+    if (t->stack[j].node->cs == cs) {
+      i = j - 1;
+      break;
+    }
+  /* A span in a handler on an alternate signal stack is not shallower
+   * than the code it interrupted: it only runs elsewhere. */
+  if (i == d || cflame__plat_on_altstack())
+    return;
+  cflame__charge(t, t->stack[d].node, now);
+  cflame__thread_release_above(t, i);
+  if (t->stream)
+    for (uint32_t j = d; j > i; j--)
+      cflame__record(t, CFLAME_RECORD_EXIT, t->stack[j - 1].node->index, now);
+  uint64_t n = (uint64_t)(d - i) + t->overflow;
+  t->overflow = 0;
+  t->top = &t->stack[i];
+  fetch_add(&cflame__counters.faults[CFLAME_FAULT_UNWOUND], n);
+  cflame__report_counted(CFLAME_FAULT_UNWOUND,
+                         "%llu span(s) were jumped over (longjmp or an "
+                         "exception through C); closed when a shallower "
+                         "enter came",
+                         (unsigned long long)n);
 }
 
 /* --- handing over to sinks (sink lock held) -------------------------------- */
@@ -312,34 +309,6 @@ const char *cflame__thread_label(const cflame__thread_t *t, char buf[24]) {
   return buf;
 }
 
-int cflame_thread_name(const char *name) {
-  if (!name)
-    return CFLAME_EINVAL;
-  char buf[CFLAME__NAME_MAX + 1];
-  unsigned report = 0;
-  size_t n = cflame__sanitize_cstr(buf, sizeof buf, name, CFLAME__SAN_ROOT,
-                                   &report);
-  if (report)
-    cflame__report(CFLAME_FAULT_NAME, "thread name \"%s\" was repaired", buf);
-  char *copy = malloc(n + 1);
-  if (!copy)
-    return CFLAME_ENOMEM;
-  memcpy(copy, buf, n + 1);
-  cflame__thread_t *t = cflame__thread_self();
-  if (!t) {
-    free(copy);
-    return CFLAME_ENOMEM;
-  }
-  /* Sinks read other threads' names under the threads lock, never the
-   * sink lock: naming a thread must not wait for a flush. */
-  pthread_mutex_lock(&cflame__threads_lock);
-  char *old = t->name;
-  t->name = copy;
-  pthread_mutex_unlock(&cflame__threads_lock);
-  free(old);
-  return 0;
-}
-
 /* --- for sinks ---------------------------------------------------------------- */
 
 void cflame_thread_info(const cflame_thread_t *t, cflame_thread_info_t *out) {
@@ -373,6 +342,7 @@ int cflame_thread_node(const cflame_thread_t *t, uint32_t i,
   out->site = n->cs_id;
   out->depth = n->depth;
   out->self_ns = cflame__clock_to_ns(self);
+  out->self_ticks = self;
   out->enters = ld_relaxed(&n->enters);
   return 0;
 }

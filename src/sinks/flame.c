@@ -67,7 +67,7 @@ static int baseline(void *ctx, const cflame_thread_t *t) {
   for (uint32_t i = 0; i < n; i++) {
     cflame_node_t node;
     if (cflame_thread_node(t, i, &node) == 0)
-      ft->base[i] = ft->flushed[i] = node.self_ns;
+      ft->base[i] = ft->flushed[i] = node.self_ticks;
   }
   return 0;
 }
@@ -87,22 +87,29 @@ static void records(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
   if (!ft)
     return;
   cflame__flame_text_check(f, t, ft);
+  /* Locals, since every byte written to the output may alias *ft. */
+  int begun = ft->begun, empty = f->opts.empty_samples;
+  uint32_t cur = ft->cur;
+  uint64_t last = ft->last;
   for (size_t i = 0; i < n; i++) {
-    if (ft->begun && r[i].ns > ft->last &&
-        (ft->cur != 0 || f->opts.empty_samples)) {
-      uint64_t ns = cflame__flame_admit(f, r[i].ns - ft->last);
+    uint64_t at = r[i].ns;
+    if (begun && at > last && (cur != 0 || empty)) {
+      uint64_t ns = cflame__flame_admit(f, at - last);
       const char *p;
       size_t len;
-      if (ns && cflame__flame_node_text(f, t, ft, ft->cur, &p, &len) == 0)
+      if (ns && cflame__flame_node_text(f, t, ft, cur, &p, &len) == 0)
         cflame__flame_line(f, p, len, ns, 1);
     }
     /* The first record a sink sees of a thread (normally its BEGIN) only
      * says where the thread is. */
-    ft->begun = 1;
-    ft->cur = r[i].node;
-    if (r[i].ns > ft->last || r[i].kind == CFLAME_RECORD_BEGIN)
-      ft->last = r[i].ns;
+    begun = 1;
+    cur = r[i].node;
+    if (at > last || r[i].kind == CFLAME_RECORD_BEGIN)
+      last = at;
   }
+  ft->begun = begun;
+  ft->cur = cur;
+  ft->last = last;
   fetch_add(&cflame__counters.lines_written, f->lines);
   f->lines = 0;
 }
@@ -124,14 +131,19 @@ static void collect(visit_t *v, const cflame_thread_t *t, fthread_t *ft,
     cflame_node_t node;
     if (cflame_thread_node(t, i, &node) != 0)
       break;
-    uint64_t self = node.self_ns;
-    uint64_t ns;
+    /* Ticks kept, converted at both ends with today's rate: a refined
+     * rate never makes a grown stack look smaller. */
+    uint64_t self = node.self_ticks, ns;
+    if ((int64_t)self < 0) /* TSC skew between cores: see stack.c */
+      self = 0;
     if (cumulative) {
-      ns = self > ft->base[i] ? self - ft->base[i] : 0;
+      ns = self > ft->base[i] ? cflame_sink_ticks_ns(self) -
+                                    cflame_sink_ticks_ns(ft->base[i])
+                              : 0;
     } else {
       if (self <= ft->flushed[i])
         continue;
-      ns = self - ft->flushed[i];
+      ns = cflame_sink_ticks_ns(self) - cflame_sink_ticks_ns(ft->flushed[i]);
       ft->flushed[i] = self;
     }
     if (ns == 0 || (i == 0 && !f->opts.empty_samples))
@@ -229,6 +241,7 @@ cflame_flame_opts_t cflame_flame_opts_default(void) {
   o.module_path = true;
   o.file_and_line = false;
   o.fields_in_frame = false;
+  o.compensate = true;
   o.buffer_size = 64 * 1024;
   o.stream_records = 4096;
   return o;

@@ -7,6 +7,8 @@
 #include "report.h"
 #include "writer.h"
 
+#include <string.h>
+
 #define COUNT_MAX (UINT64_C(1) << 53) /* FORMAT.md rule 5 */
 
 typedef struct strbuf_s {
@@ -39,8 +41,8 @@ typedef struct text_s {
 
 /* Per thread (cflame_thread_data). */
 typedef struct fthread_s {
-  uint64_t *base;    /* aggregate: node self ns when the sink attached */
-  uint64_t *flushed; /* aggregate: node self ns written so far */
+  uint64_t *base;    /* aggregate: node self ticks when the sink attached */
+  uint64_t *flushed; /* aggregate: node self ticks written so far */
   uint32_t cap;
   int begun;         /* stream: cur/last are set */
   uint32_t cur;      /* stream: the node now charged */
@@ -68,21 +70,115 @@ typedef struct flame_s {
 /* flame_text.c */
 void cflame__sb_put(strbuf_t *b, const char *s, size_t n);
 void cflame__sb_free(strbuf_t *b);
-/* The folded stack of node `index` of t ("root;a;b"), cached in ft. */
-int cflame__flame_node_text(flame_t *f, const cflame_thread_t *t,
-                            fthread_t *ft, uint32_t index, const char **p,
-                            size_t *len);
 /* Checks the root text of ft against t's current name (call once per
  * batch of lines of t). */
 void cflame__flame_text_check(flame_t *f, const cflame_thread_t *t,
                               fthread_t *ft);
 void cflame__flame_text_free(text_t *x);
 void cflame__flame_frames_free(flame_t *f);
+/* Extends x up to node `index`; 0 or -1 (out of memory). */
+int cflame__flame_text_build(flame_t *f, const cflame_thread_t *t, text_t *x,
+                             uint32_t index);
+/* Decimal digits of v into out (room for 20); returns the count. */
+size_t cflame__u64_dec(char *out, uint64_t v);
+
+/* --- per line (inline: stream mode calls these once per record) ---------- */
+
+static const char cflame__digit_pairs[201] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Digits of v, written backwards from end, two at a time; returns the
+ * count. */
+static inline size_t cflame__dec_back(char *end, uint64_t v) {
+  char *q = end;
+  while (v >= 100) {
+    unsigned r = (unsigned)(v % 100);
+    v /= 100;
+    q -= 2;
+    q[0] = cflame__digit_pairs[2 * r];
+    q[1] = cflame__digit_pairs[2 * r + 1];
+  }
+  if (v >= 10) {
+    q -= 2;
+    q[0] = cflame__digit_pairs[2 * v];
+    q[1] = cflame__digit_pairs[2 * v + 1];
+  } else {
+    *--q = (char)('0' + v);
+  }
+  return (size_t)(end - q);
+}
+
+/* The folded stack of node `index` of t ("root;a;b"), cached in ft. */
+static inline int cflame__flame_node_text(flame_t *f, const cflame_thread_t *t,
+                            fthread_t *ft, uint32_t index, const char **p,
+                            size_t *len) {
+  text_t *x = &ft->text;
+  if (cflame_unlikely(index >= x->count) && cflame__flame_text_build(f, t, x, index) != 0)
+    return -1;
+  *p = x->buf + x->off[index];
+  *len = x->n[index];
+  return 0;
+}
+
 /* Clamps a count to rule 5; returns 0 if nothing may be written. */
-uint64_t cflame__flame_admit(flame_t *f, uint64_t ns);
+static inline uint64_t cflame__flame_admit(flame_t *f, uint64_t ns) {
+  if (cflame_unlikely(ns > COUNT_MAX)) {
+    cflame__report(CFLAME_FAULT_COUNT, "a count above 2^53 ns was clamped");
+    ns = COUNT_MAX;
+  }
+  if (cflame_unlikely(f->total_ns + ns > COUNT_MAX)) {
+    cflame__report(CFLAME_FAULT_COUNT, "the file total reached 2^53 ns; "
+                                       "later counts are dropped");
+    ns = COUNT_MAX - f->total_ns;
+  }
+  f->total_ns += ns;
+  return ns;
+}
+
 /* Writes "stack count\n"; `slack`: 8 readable bytes follow the stack. */
-void cflame__flame_line(flame_t *f, const char *stack, size_t len,
-                        uint64_t ns, int slack);
+static inline void cflame__flame_line(flame_t *f, const char *stack,
+                                      size_t len, uint64_t ns, int slack) {
+  cflame__writer_t *w = &f->w;
+  char *p = cflame_likely(w->cap - w->len >= len + 22)
+                ? w->buf + w->len
+                : cflame__writer_room(w, len + 22);
+  if (cflame_unlikely(!p)) { /* a line longer than the whole buffer */
+    char num[24];
+    num[0] = ' ';
+    size_t n = 1 + cflame__u64_dec(num + 1, ns);
+    num[n++] = '\n';
+    cflame__writer_put(w, stack, len);
+    cflame__writer_put(w, num, n);
+  } else {
+    /* Stacks are short: word copies beat a call to memcpy. They may read
+     * up to 7 bytes past the text (the text buffer keeps that slack) and
+     * write up to 7 past it (the room has 22 to spare). */
+    if (slack && len <= 128) {
+      const char *restrict from = stack;
+      char *restrict to = p; /* the text never overlaps the output */
+      for (size_t i = 0; i < len; i += 8) {
+        uint64_t v;
+        memcpy(&v, from + i, 8);
+        memcpy(to + i, &v, 8);
+      }
+    } else {
+      memcpy(p, stack, len);
+    }
+    p[len] = ' ';
+    size_t n = 1; /* digits of ns, counted to write them in place */
+    for (uint64_t ten = 10; n < 20 && ns >= ten; ten *= 10)
+      n++;
+    cflame__dec_back(p + len + 1 + n, ns);
+    p[len + 1 + n] = '\n';
+    cflame__writer_commit(w, len + n + 2);
+  }
+  f->lines++;
+}
+
 void cflame__batch_add(batch_t *b, const char *stack, size_t len,
                        uint64_t ns);
 entry_t *cflame__batch_slot(batch_t *b);

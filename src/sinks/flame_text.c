@@ -37,37 +37,9 @@ void cflame__sb_free(strbuf_t *b) {
   memset(b, 0, sizeof *b);
 }
 
-static const char digit_pairs[201] =
-    "0001020304050607080910111213141516171819"
-    "2021222324252627282930313233343536373839"
-    "4041424344454647484950515253545556575859"
-    "6061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
-
-/* Digits of v, written backwards from end, two at a time; returns the
- * count. */
-static inline size_t dec_back(char *end, uint64_t v) {
-  char *q = end;
-  while (v >= 100) {
-    unsigned r = (unsigned)(v % 100);
-    v /= 100;
-    q -= 2;
-    q[0] = digit_pairs[2 * r];
-    q[1] = digit_pairs[2 * r + 1];
-  }
-  if (v >= 10) {
-    q -= 2;
-    q[0] = digit_pairs[2 * v];
-    q[1] = digit_pairs[2 * v + 1];
-  } else {
-    *--q = (char)('0' + v);
-  }
-  return (size_t)(end - q);
-}
-
-static size_t u64_dec(char *out, uint64_t v) {
+size_t cflame__u64_dec(char *out, uint64_t v) {
   char tmp[20];
-  size_t n = dec_back(tmp + sizeof tmp, v);
+  size_t n = cflame__dec_back(tmp + sizeof tmp, v);
   memcpy(out, tmp + sizeof tmp - n, n);
   return n;
 }
@@ -119,7 +91,7 @@ static void put_frame(flame_t *f, strbuf_t *b, uint32_t id) {
       cflame__sb_put(&t, s.file, strlen(s.file));
       cflame__sb_put(&t, ":", 1);
       cflame__sb_put(&t, num,
-                     u64_dec(num, (uint64_t)(s.line < 0 ? 0 : s.line)));
+                     cflame__u64_dec(num, (uint64_t)(s.line < 0 ? 0 : s.line)));
     }
     if (t.oom) {
       cflame__sb_free(&t);
@@ -175,8 +147,8 @@ void cflame__flame_text_check(flame_t *f, const cflame_thread_t *t,
   x->len = 0;
 }
 
-static int text_build(flame_t *f, const cflame_thread_t *t, text_t *x,
-                      uint32_t index) {
+int cflame__flame_text_build(flame_t *f, const cflame_thread_t *t, text_t *x,
+                             uint32_t index) {
   while (x->count <= index) {
     uint32_t i = x->count;
     if (i == x->cap_nodes) {
@@ -223,69 +195,7 @@ static int text_build(flame_t *f, const cflame_thread_t *t, text_t *x,
   return 0;
 }
 
-int cflame__flame_node_text(flame_t *f, const cflame_thread_t *t,
-                            fthread_t *ft, uint32_t index, const char **p,
-                            size_t *len) {
-  text_t *x = &ft->text;
-  if (cflame_unlikely(index >= x->count) && text_build(f, t, x, index) != 0)
-    return -1;
-  *p = x->buf + x->off[index];
-  *len = x->n[index];
-  return 0;
-}
-
 /* --- lines ----------------------------------------------------------------- */
-
-uint64_t cflame__flame_admit(flame_t *f, uint64_t ns) {
-  if (ns > COUNT_MAX) {
-    cflame__report(CFLAME_FAULT_COUNT, "a count above 2^53 ns was clamped");
-    ns = COUNT_MAX;
-  }
-  if (f->total_ns + ns > COUNT_MAX) {
-    cflame__report(CFLAME_FAULT_COUNT, "the file total reached 2^53 ns; "
-                                       "later counts are dropped");
-    ns = COUNT_MAX - f->total_ns;
-  }
-  f->total_ns += ns;
-  return ns;
-}
-
-void cflame__flame_line(flame_t *f, const char *stack, size_t len,
-                        uint64_t ns, int slack) {
-  cflame__writer_t *w = &f->w;
-  char *p = cflame_likely(w->cap - w->len >= len + 22)
-                ? w->buf + w->len
-                : cflame__writer_room(w, len + 22);
-  if (cflame_unlikely(!p)) { /* a line longer than the whole buffer */
-    char num[24];
-    num[0] = ' ';
-    size_t n = 1 + u64_dec(num + 1, ns);
-    num[n++] = '\n';
-    cflame__writer_put(w, stack, len);
-    cflame__writer_put(w, num, n);
-  } else {
-    /* Stacks are short: word copies beat a call to memcpy. They may read
-     * up to 7 bytes past the text (the text buffer keeps that slack) and
-     * write up to 7 past it (the room has 22 to spare). */
-    if (slack && len <= 128) {
-      for (size_t i = 0; i < len; i += 8) {
-        uint64_t v;
-        memcpy(&v, stack + i, 8);
-        memcpy(p + i, &v, 8);
-      }
-    } else {
-      memcpy(p, stack, len);
-    }
-    p[len] = ' ';
-    size_t n = 1; /* digits of ns, counted to write them in place */
-    for (uint64_t ten = 10; n < 20 && ns >= ten; ten *= 10)
-      n++;
-    dec_back(p + len + 1 + n, ns);
-    p[len + 1 + n] = '\n';
-    cflame__writer_commit(w, len + n + 2);
-  }
-  f->lines++;
-}
 
 /* --- batches (aggregate mode) ------------------------------------------------ */
 

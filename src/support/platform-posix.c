@@ -159,3 +159,8 @@ int cflame__plat_module_at(uintptr_t addr, uintptr_t *bias, char *path,
   *bias = f.bias;
   return f.found;
 }
+
+int cflame__plat_on_altstack(void) {
+  stack_t ss;
+  return sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
+}

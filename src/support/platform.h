@@ -34,6 +34,9 @@ uint64_t cflame__plat_monotonic_ns(void);
  * every power state, readable by cflame__plat_tsc()? */
 int cflame__plat_tsc_usable(void);
 
+/* Is the calling thread running on its alternate signal stack? */
+int cflame__plat_on_altstack(void);
+
 /* Registers fork handlers (once). */
 int cflame__plat_atfork(void (*prepare)(void), void (*parent)(void),
                         void (*child)(void));

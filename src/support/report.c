@@ -72,6 +72,7 @@ void cflame_stats(cflame_stats_t *out) {
   out->frame_marks = ld_relaxed(&c->frame_marks);
   out->spans_live = ld_relaxed(&c->spans_live);
   out->last_errno = ld_relaxed(&c->last_errno);
+  out->slow_enters = ld_relaxed(&c->slow_enters);
 }
 
 const char *cflame_strerror(int rc) {

@@ -7,7 +7,7 @@
 typedef struct cflame__counters_s {
   uint64_t faults[CFLAME_FAULT_KIND_COUNT_];
   uint64_t threads, spans_closed_at_exit, lines_written, bytes_written,
-      bytes_lost, events, frame_marks, spans_live, records_dropped;
+      bytes_lost, events, frame_marks, spans_live, records_dropped, slow_enters;
   int last_errno;
 } cflame__counters_t;
 extern cflame__counters_t cflame__counters;

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -233,6 +234,28 @@ __attribute__((noinline)) static void loop_spans(uint64_t n) {
   }
 }
 
+/* Eight sibling leaves under one outer span, entered in turn (a loop body
+ * calling several functions): every pair is a sibling of the one before.
+ * Unrolled by eight iterations (24 pairs), so the loop costs what the
+ * chain's does; n is rounded up to a multiple of 8. */
+#define SIB(k)                                                                 \
+  do {                                                                         \
+    CFLAME_SPAN(s, "sibling" #k);                                              \
+    BENCH_BARRIER();                                                           \
+    CFLAME_SPAN_END(s);                                                        \
+  } while (0)
+#define SIB8() SIB(0); SIB(1); SIB(2); SIB(3); SIB(4); SIB(5); SIB(6); SIB(7)
+
+__attribute__((noinline)) static void loop_siblings(uint64_t n) {
+  CFLAME_SPAN(outer, "outer");
+  for (uint64_t i = 0; i < n; i += 8) {
+    SIB8();
+    SIB8();
+    SIB8();
+  }
+  CFLAME_SPAN_END(outer);
+}
+
 /* --- options and measurement ----------------------------------------------- */
 
 enum {
@@ -246,7 +269,9 @@ enum {
   C_FILTERED = 1 << 7,
   C_FIELDS = 1 << 8,
   C_REGISTRY = 1 << 9,
-  C_ALL = (1 << 10) - 1
+  C_SIBLINGS = 1 << 10,
+  C_TEARDOWN = 1 << 11,
+  C_ALL = (1 << 12) - 1
 };
 
 static const struct {
@@ -257,6 +282,7 @@ static const struct {
                   {"stream", C_STREAM},     {"fields", C_FIELDS},
                   {"registry", C_REGISTRY}, {"threads2", C_THREADS2},
                   {"flush100k", C_FLUSH},   {"rss", C_RSS},
+                  {"siblings", C_SIBLINGS}, {"teardown", C_TEARDOWN},
                   {"all", C_ALL}};
 
 static struct {
@@ -645,6 +671,53 @@ static void case_flush100k(int devnull) {
   close(fd);
 }
 
+/* A short CLI tool: in a fresh process (so the clock's calibration starts
+ * there), install a flame sink, run one span, drop the guard. Prints the
+ * median wall time of install..drop over K processes. */
+static void case_teardown(void) {
+  enum { K = 21 };
+  double us[K];
+  for (int i = 0; i < K; i++) {
+    int p[2];
+    if (pipe(p) != 0)
+      die_errno("pipe");
+    pid_t pid = fork();
+    if (pid < 0)
+      die_errno("fork");
+    if (pid == 0) {
+      int fd = open_devnull();
+      uint64_t t0 = mono_ns();
+      cflame_guard_t *g = install(fd, CFLAME_FLAME_AGGREGATE);
+      {
+        CFLAME_SPAN(s, "work");
+        BENCH_BARRIER();
+        CFLAME_SPAN_END(s);
+      }
+      CHECK(cflame_guard_drop(g));
+      uint64_t dt = mono_ns() - t0;
+      if (write(p[1], &dt, sizeof dt) != (ssize_t)sizeof dt)
+        _exit(1);
+      _exit(0);
+    }
+    uint64_t dt = 0;
+    if (read(p[0], &dt, sizeof dt) != (ssize_t)sizeof dt)
+      die_errno("read");
+    close(p[0]);
+    close(p[1]);
+    waitpid(pid, NULL, 0);
+    us[i] = (double)dt / 1000.0;
+  }
+  for (int i = 1; i < K; i++) /* insertion sort */
+    for (int j = i; j > 0 && us[j - 1] > us[j]; j--) {
+      double x = us[j];
+      us[j] = us[j - 1];
+      us[j - 1] = x;
+    }
+  printf("teardown: install + 1 span + drop in a fresh process: median %.1f "
+         "us (min %.1f, max %.1f, %d processes)\n",
+         us[K / 2], us[0], us[K - 1], K);
+}
+
 static void case_rss(int fd) {
   uint64_t warm = opt.quick ? 200000 : 1000000;
   uint64_t more = opt.quick ? 2000000 : 20000000;
@@ -687,6 +760,10 @@ static int callgrind_case(const char *name, uint64_t n) {
     ;
   else if (!strcmp(name, "aggregate"))
     mode = CFLAME_FLAME_AGGREGATE;
+  else if (!strcmp(name, "siblings")) {
+    mode = CFLAME_FLAME_AGGREGATE;
+    fn = loop_siblings;
+  }
   else if (!strcmp(name, "stream"))
     mode = CFLAME_FLAME_STREAM;
   else if (!strcmp(name, "filtered")) {
@@ -731,8 +808,8 @@ static void usage(FILE *f) {
           "usage: cflame-bench [--quick] [--runs K] [--ms T] "
           "[--case NAME[,NAME...]]...\n"
           "       cflame-bench --callgrind-case NAME N\n"
-          "cases: nosink filtered off aggregate stream fields registry "
-          "threads2 flush100k rss all\n"
+          "cases: nosink filtered off aggregate siblings stream fields registry "
+          "threads2 flush100k teardown rss all\n"
           "callgrind cases: empty rdtsc gettime off nosink filtered "
           "aggregate stream fields fields_frame registry\n");
 }
@@ -825,6 +902,9 @@ int main(int argc, char **argv) {
     case_simple("off (CFLAME_ENABLED=0)", bench_loop_off, -1, -1);
   if (opt.cases & C_AGG)
     case_simple("aggregate", loop_spans, devnull, CFLAME_FLAME_AGGREGATE);
+  if (opt.cases & C_SIBLINGS)
+    case_simple("siblings (8 in turn, aggregate)", loop_siblings, devnull,
+                CFLAME_FLAME_AGGREGATE);
   if (opt.cases & C_STREAM)
     case_simple("stream", loop_spans, devnull, CFLAME_FLAME_STREAM);
   if (opt.cases & C_FIELDS)
@@ -837,6 +917,8 @@ int main(int argc, char **argv) {
     printf("\n");
   if (opt.cases & C_FLUSH)
     case_flush100k(devnull);
+  if (opt.cases & C_TEARDOWN)
+    case_teardown();
   if (opt.cases & C_RSS)
     case_rss(devnull);
   close(devnull);

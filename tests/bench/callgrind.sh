@@ -34,7 +34,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 bench=${1:--}
 n=${2:-200000}
-cases=${CASES:-"empty rdtsc gettime off nosink filtered aggregate stream fields fields_frame registry"}
+cases=${CASES:-"empty rdtsc gettime off nosink filtered aggregate siblings stream fields fields_frame registry"}
 
 case $n in
 '' | *[!0-9]*)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 long memout_write(void *ctx, const void *buf, size_t len) {
@@ -57,4 +58,48 @@ void errlog_fn(void *ctx, cflame_fault_t kind, const char *msg) {
   e->count[kind]++;
   strncpy(e->last, msg, sizeof e->last - 1);
   e->last[sizeof e->last - 1] = '\0';
+}
+
+typedef struct sum_s {
+  char *stack;
+  unsigned long long count;
+} sum_t;
+
+static int sum_cmp(const void *a, const void *b) {
+  return strcmp(((const sum_t *)a)->stack, ((const sum_t *)b)->stack);
+}
+
+char *folded_sums(const char *text) {
+  size_t n = 0, cap = 64, total = 1;
+  sum_t *e = malloc(cap * sizeof *e);
+  for (const char *p = text; p && *p;) {
+    const char *nl = strchr(p, '\n'), *sp = nl;
+    if (!nl)
+      break;
+    while (sp > p && *sp != ' ')
+      sp--;
+    if (n == cap)
+      e = realloc(e, (cap *= 2) * sizeof *e);
+    e[n].stack = strndup(p, (size_t)(sp - p));
+    e[n].count = strtoull(sp + 1, NULL, 10);
+    total += (size_t)(sp - p) + 24;
+    n++;
+    p = nl + 1;
+  }
+  qsort(e, n, sizeof *e, sum_cmp);
+  char *out = malloc(total);
+  size_t len = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    unsigned long long c = 0;
+    for (; j < n && strcmp(e[i].stack, e[j].stack) == 0; j++)
+      c += e[j].count;
+    len += (size_t)sprintf(out + len, "%s %llu\n", e[i].stack, c);
+    i = j;
+  }
+  for (size_t i = 0; i < n; i++)
+    free(e[i].stack);
+  free(e);
+  return out;
 }

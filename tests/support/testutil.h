@@ -24,6 +24,10 @@ long memout_write(void *ctx, const void *buf, size_t len);
 const char *memout_str(memout_t *m);
 void memout_free(memout_t *m);
 
+/* Per-stack sums of folded text, merged and sorted bytewise, as
+ * "stack count\n" lines (malloc'd). For comparing two outputs. */
+char *folded_sums(const char *text);
+
 /* Each thread has its own clock, advanced by hand: exact, deterministic. */
 extern _Thread_local uint64_t tclock_ns;
 uint64_t tclock(void *ctx);
