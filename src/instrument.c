@@ -1,9 +1,10 @@
 /* Auto-instrumentation: the __cyg_profile_func_enter/exit hooks that GCC and
  * Clang call around every function compiled with -finstrument-functions.
  * Each function address becomes a callsite of its own (named from the ELF
- * symbol tables, once, at its first call), entered and exited through the
- * public scope API (cflame_scope_enter/exit), so instrumented functions and
- * span macros share one stack. A per-thread shadow stack of (function, stack position, call
+ * symbol tables, once, at its first call), entered at the instrumented
+ * function's own stack position (cflame__stack_enter_at) and exited with
+ * cflame_scope_exit, so instrumented functions and span macros share one
+ * stack. A per-thread shadow stack of (function, stack position, call
  * site, token) frames pairs each exit with its enter and heals: frames that
  * a longjmp jumped over are ended at the next enter from a shallower stack
  * position, or at the exit of a function below them. The hooks touch only
@@ -11,6 +12,7 @@
  * once (instrument_table.c). */
 #include "instrument.h"
 
+#include "core.h"
 #include "platform.h"
 #include "util.h"
 
@@ -325,7 +327,7 @@ enter_slow(const void *fn, const void *caller, uintptr_t sp) {
   f->tok = 0;
   top_ = f;
   if (ld_relaxed(&cs->interest_) == CFLAME_INTEREST_ON)
-    f->tok = cflame_scope_enter(cs);
+    f->tok = cflame__stack_enter_at(cs, sp);
 }
 
 HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
@@ -346,8 +348,11 @@ HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
   f->tok = 0;
   top_ = f;
   cflame_callsite_t *cs = c->cs;
+  /* The core heals by stack position too: it must see the function's own
+   * position (a span macro inside the function enters from there), not
+   * the hook's, whose frame size differs from path to path. */
   if (ld_relaxed(&cs->interest_) == CFLAME_INTEREST_ON)
-    f->tok = cflame_scope_enter(cs);
+    f->tok = cflame__stack_enter_at(cs, sp);
 }
 
 HOOK void __cyg_profile_func_exit(void *fn, void *caller) {
