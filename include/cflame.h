@@ -32,6 +32,17 @@ extern "C" {
 #define CFLAME_API
 #endif
 
+/* The header's inline helpers (and cflame/cxx.h's) are never instrumented
+ * when a program is built with -finstrument-functions (README,
+ * auto-instrumentation): CFLAME__INLINE marks them. The C++ macros' lambdas
+ * carry the attribute too (GCC honours it there; Clang 14 ignores it). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CFLAME__NO_INSTRUMENT __attribute__((no_instrument_function))
+#else
+#define CFLAME__NO_INSTRUMENT
+#endif
+#define CFLAME__INLINE static inline CFLAME__NO_INSTRUMENT
+
 /* Marks the old names kept for one release (see README "Changes"). */
 #if defined(__GNUC__) || defined(__clang__)
 #define CFLAME_DEPRECATED(msg) __attribute__((deprecated(msg)))
@@ -132,35 +143,36 @@ typedef struct cflame_field_s {
   } v;
 } cflame_field_t;
 
-static inline cflame_field_t cflame__f_i64(const char *k, int64_t x) {
+CFLAME__INLINE cflame_field_t cflame__f_i64(const char *k, int64_t x) {
   cflame_field_t f;
   f.key = k;
   f.type = CFLAME_FIELD_I64;
   f.v.i64 = x;
   return f;
 }
-static inline cflame_field_t cflame__f_u64(const char *k, uint64_t x) {
+CFLAME__INLINE cflame_field_t cflame__f_u64(const char *k, uint64_t x) {
   cflame_field_t f;
   f.key = k;
   f.type = CFLAME_FIELD_U64;
   f.v.u64 = x;
   return f;
 }
-static inline cflame_field_t cflame__f_f64(const char *k, double x) {
+CFLAME__INLINE cflame_field_t cflame__f_f64(const char *k, double x) {
   cflame_field_t f;
   f.key = k;
   f.type = CFLAME_FIELD_F64;
   f.v.f64 = x;
   return f;
 }
-static inline cflame_field_t cflame__f_bool(const char *k, bool x) {
+CFLAME__INLINE cflame_field_t cflame__f_bool(const char *k, bool x) {
   cflame_field_t f;
   f.key = k;
   f.type = CFLAME_FIELD_BOOL;
   f.v.b = x;
   return f;
 }
-static inline cflame_field_t cflame__f_str(const char *k, const char *x) {
+CFLAME__INLINE cflame_field_t cflame__f_str(const char *k,
+                                            const char *x) {
   cflame_field_t f;
   f.key = k;
   f.type = CFLAME_FIELD_STR;
@@ -459,7 +471,9 @@ CFLAME_API int cflame_fmt_writer(cflame_write_fn fn, void *ctx,
  * (CFLAME_FILTER is read at first use). A bad value is reported through
  * the error callback and the default kept. Files are never opened through
  * a symlink (O_NOFOLLOW). Returns as cflame_flame_file (after a failure no
- * sink stays installed); CFLAME_EINVAL only for out == NULL. */
+ * sink stays installed); CFLAME_EINVAL only for out == NULL. In a program
+ * built with auto-instrumentation the first instrumented call has already
+ * installed them: the first call returns that guard. */
 CFLAME_API int cflame_init_env(cflame_guard_t **out);
 
 /* --- stats and faults ------------------------------------------------------- */
@@ -573,7 +587,7 @@ typedef struct cflame_span_s {
 #endif
 
 /* Is s the zero handle? */
-static inline bool cflame_span_is_none(cflame_span_t s) {
+CFLAME__INLINE bool cflame_span_is_none(cflame_span_t s) {
   return s.id == 0;
 }
 
@@ -609,22 +623,23 @@ CFLAME_API void cflame_span_close(cflame_span_t s);
 /* --- old names, kept for one release ---------------------------------------- */
 
 CFLAME_DEPRECATED("use cflame_scope_enter")
-static inline cflame_token_t cflame_callsite_enter(cflame_callsite_t *cs) {
+CFLAME__INLINE cflame_token_t
+cflame_callsite_enter(cflame_callsite_t *cs) {
   return cflame_scope_enter(cs);
 }
 CFLAME_DEPRECATED("use cflame_scope_enter_f")
-static inline cflame_token_t cflame_callsite_enter_f(cflame_callsite_t *cs,
-                                                     const cflame_field_t *f,
-                                                     size_t n) {
+CFLAME__INLINE cflame_token_t cflame_callsite_enter_f(cflame_callsite_t *cs,
+                                                      const cflame_field_t *f,
+                                                      size_t n) {
   return cflame_scope_enter_f(cs, f, n);
 }
 CFLAME_DEPRECATED("use cflame_scope_exit")
-static inline void cflame_span_end(cflame_token_t tok) {
+CFLAME__INLINE void cflame_span_end(cflame_token_t tok) {
   cflame_scope_exit(tok);
 }
 CFLAME_DEPRECATED("use cflame_scope_record")
-static inline void cflame_token_record(cflame_token_t tok,
-                                       const cflame_field_t *f, size_t n) {
+CFLAME__INLINE void cflame_token_record(cflame_token_t tok,
+                                        const cflame_field_t *f, size_t n) {
   cflame_scope_record(tok, f, n);
 }
 
@@ -662,12 +677,12 @@ static inline void cflame_token_record(cflame_token_t tok,
 #endif
 
 /* Type-checks a span handle without evaluating it (disabled builds). */
-static inline cflame_span_t cflame__span_check(cflame_span_t s) {
+CFLAME__INLINE cflame_span_t cflame__span_check(cflame_span_t s) {
   return s;
 }
 
 /* Type-checks a name without evaluating it (disabled builds). */
-static inline cflame_token_t cflame__name_check(const char *name) {
+CFLAME__INLINE cflame_token_t cflame__name_check(const char *name) {
   (void)name;
   return 0;
 }
@@ -703,7 +718,7 @@ static inline cflame_token_t cflame__name_check(const char *name) {
 #define CFLAME__INTEREST(cs) ((cs).interest_)
 #endif
 #define CFLAME__ON(cs, lvl) ((lvl) >= CFLAME_MAX_LEVEL && cflame__interest(&(cs)))
-static inline int cflame__interest(cflame_callsite_t *cs) {
+CFLAME__INLINE int cflame__interest(cflame_callsite_t *cs) {
   uint32_t i = CFLAME__INTEREST(*cs);
   if (i == CFLAME_INTEREST_ON)
     return 1;
@@ -775,7 +790,7 @@ static inline int cflame__interest(cflame_callsite_t *cs) {
  * compiler); CFLAME_SCOPE and CFLAME_FN are cflame::scope objects, which
  * also end their span when an exception leaves the block. */
 #define CFLAME__SPAN_NEW_I(cs, nm, call, ...)                                  \
-  [&]() -> cflame_span_t {                                                     \
+  [&]() CFLAME__NO_INSTRUMENT -> cflame_span_t {                               \
     CFLAME__CS(cs, nm, CFLAME_LEVEL_INFO);                                     \
     return CFLAME__ON(cs, CFLAME_LEVEL_INFO)                                   \
                ? call(&cs, CFLAME__FARR(__VA_ARGS__),                          \
@@ -783,7 +798,7 @@ static inline int cflame__interest(cflame_callsite_t *cs) {
                : CFLAME_SPAN_NONE;                                             \
   }()
 #define CFLAME__SPAN_NEW_CHILD_I(cs, p, nm, ...)                               \
-  [&](cflame_span_t cflame__p) -> cflame_span_t {                              \
+  [&](cflame_span_t cflame__p) CFLAME__NO_INSTRUMENT -> cflame_span_t {        \
     CFLAME__CS(cs, nm, CFLAME_LEVEL_INFO);                                     \
     return CFLAME__ON(cs, CFLAME_LEVEL_INFO)                                   \
                ? cflame_span_new_child_of(cflame__p, &cs,                      \
@@ -848,7 +863,7 @@ static inline int cflame__interest(cflame_callsite_t *cs) {
         : CFLAME_SPAN_NONE;                                                    \
   })
 
-static inline void cflame__scope_end(cflame_token_t *tok) {
+CFLAME__INLINE void cflame__scope_end(cflame_token_t *tok) {
   if (*tok)
     cflame_scope_exit(*tok);
 }

@@ -1,6 +1,7 @@
 /* Zero-code setup: the sinks the environment asks for, under one guard. */
 #include "builtin.h"
 #include "core.h"
+#include "instrument.h"
 #include "platform.h"
 
 #include <string.h>
@@ -71,10 +72,24 @@ static int env_pprof(cflame_guard_t **out) {
   return cflame__pprof_sink_open(path, 1, NULL, out);
 }
 
+/* The guard of what auto-instrumentation installed from the environment
+ * at the first instrumented call (before main): the program's own
+ * cflame_init_env takes it over instead of opening the same files again. */
+static cflame_guard_t *auto_guard;
+
+int cflame__init_env_auto(cflame_guard_t **out) {
+  int rc = cflame_init_env(out);
+  if (rc == 0)
+    __atomic_store_n(&auto_guard, *out, __ATOMIC_RELEASE);
+  return rc;
+}
+
 int cflame_init_env(cflame_guard_t **out) {
   if (!out)
     return CFLAME_EINVAL;
-  *out = NULL;
+  *out = __atomic_exchange_n(&auto_guard, NULL, __ATOMIC_ACQ_REL);
+  if (*out)
+    return 0;
   /* Each entry installs one kind of sink from its variables, or nothing. */
   static int (*const installers[])(cflame_guard_t **) = {env_flame, env_pprof};
   const size_t count = sizeof installers / sizeof installers[0];

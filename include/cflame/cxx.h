@@ -16,28 +16,36 @@ namespace cflame {
 namespace detail {
 template <size_t N> struct fields {
   cflame_field_t a[N];
-  const cflame_field_t *data() const noexcept { return a; }
+  CFLAME__NO_INSTRUMENT const cflame_field_t *data() const noexcept {
+    return a;
+  }
 };
 template <typename... T> char (&count(const T &...))[sizeof...(T)];
 
 /* CFLAME_FIELD: the types _Generic picks in C. */
-inline cflame_field_t field(const char *k, bool x) noexcept {
+CFLAME__NO_INSTRUMENT inline cflame_field_t
+field(const char *k, bool x) noexcept {
   return cflame__f_bool(k, x);
 }
-inline cflame_field_t field(const char *k, const char *x) noexcept {
+CFLAME__NO_INSTRUMENT inline cflame_field_t
+field(const char *k, const char *x) noexcept {
   return cflame__f_str(k, x);
 }
-inline cflame_field_t field(const char *k, double x) noexcept {
+CFLAME__NO_INSTRUMENT inline cflame_field_t
+field(const char *k, double x) noexcept {
   return cflame__f_f64(k, x);
 }
-inline cflame_field_t field(const char *k, float x) noexcept {
+CFLAME__NO_INSTRUMENT inline cflame_field_t
+field(const char *k, float x) noexcept {
   return cflame__f_f64(k, static_cast<double>(x));
 }
-inline cflame_field_t field(const char *k, long double x) noexcept {
+CFLAME__NO_INSTRUMENT inline cflame_field_t
+field(const char *k, long double x) noexcept {
   return cflame__f_f64(k, static_cast<double>(x));
 }
 #define CFLAME__FIELD_INT(T, f, U)                                             \
-  inline cflame_field_t field(const char *k, T x) noexcept {                   \
+  CFLAME__NO_INSTRUMENT inline cflame_field_t field(const char *k,           \
+                                                     T x) noexcept {           \
     return f(k, static_cast<U>(x));                                            \
   }
 CFLAME__FIELD_INT(char, cflame__f_i64, int64_t)
@@ -58,15 +66,18 @@ CFLAME__FIELD_INT(unsigned long long, cflame__f_u64, uint64_t)
  * left, by return, break or an exception. Never throws. */
 class scope {
 public:
-  explicit scope(cflame_token_t tok) noexcept : tok_(tok) {}
-  ~scope() {
+  CFLAME__NO_INSTRUMENT explicit scope(cflame_token_t tok) noexcept
+      : tok_(tok) {}
+  CFLAME__NO_INSTRUMENT ~scope() {
     if (tok_)
       cflame_scope_exit(tok_);
   }
   scope(const scope &) = delete;
   scope &operator=(const scope &) = delete;
   /* The token, e.g. for CFLAME_RECORD; 0 if nothing was entered. */
-  cflame_token_t token() const noexcept { return tok_; }
+  CFLAME__NO_INSTRUMENT cflame_token_t token() const noexcept {
+    return tok_;
+  }
 
 private:
   cflame_token_t tok_;

@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,6 +117,53 @@ int cflame__plat_tsc_usable(void) {
 int cflame__plat_atfork(void (*prepare)(void), void (*parent)(void),
                         void (*child)(void)) {
   return pthread_atfork(prepare, parent, child) == 0 ? 0 : -1;
+}
+
+int cflame__plat_stack_bounds(uintptr_t *lo, uintptr_t *hi) {
+  pthread_attr_t a;
+  if (pthread_getattr_np(pthread_self(), &a) != 0)
+    return -1;
+  void *addr;
+  size_t size;
+  int rc = -1;
+  if (pthread_attr_getstack(&a, &addr, &size) == 0 && size) {
+    *lo = (uintptr_t)addr;
+    *hi = (uintptr_t)addr + size;
+    rc = 0;
+  }
+  pthread_attr_destroy(&a);
+  return rc;
+}
+
+typedef struct module_find_s {
+  uintptr_t addr, bias;
+  char *path;
+  size_t size;
+  int found;
+} module_find_t;
+
+static int module_cb(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  module_find_t *f = data;
+  for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + p->p_vaddr;
+    if (p->p_type != PT_LOAD || f->addr < lo || f->addr - lo >= p->p_memsz)
+      continue;
+    f->found = 1;
+    f->bias = info->dlpi_addr;
+    snprintf(f->path, f->size, "%s", info->dlpi_name ? info->dlpi_name : "");
+    return 1;
+  }
+  return 0;
+}
+
+int cflame__plat_module_at(uintptr_t addr, uintptr_t *bias, char *path,
+                           size_t size) {
+  module_find_t f = {addr, 0, path, size, 0};
+  (void)dl_iterate_phdr(module_cb, &f);
+  *bias = f.bias;
+  return f.found;
 }
 
 int cflame__plat_on_altstack(void) {

@@ -44,6 +44,15 @@ int cflame__plat_on_altstack(void);
 int cflame__plat_atfork(void (*prepare)(void), void (*parent)(void),
                         void (*child)(void));
 
+/* The calling thread's stack: [*lo, *hi). Returns 0, or -1 if unknown. */
+int cflame__plat_stack_bounds(uintptr_t *lo, uintptr_t *hi);
+
+/* The loaded module (executable or shared object) with a segment that
+ * holds addr: *bias gets its load bias and path its file name, "" for the
+ * executable (cut to size bytes). Returns 1, or 0 if no module holds it. */
+int cflame__plat_module_at(uintptr_t addr, uintptr_t *bias, char *path,
+                           size_t size);
+
 #if defined(CFLAME_FAKE_TSC)
 /* Test builds only: the "TSC" is the injected clock, so the tests drive the
  * very fast paths that real programs run, with exact, scripted time. */
