@@ -83,11 +83,13 @@ uint64_t cflame__flame_admit(flame_t *f, uint64_t ns);
 /* Writes "stack count\n"; `slack`: 8 readable bytes follow the stack. */
 void cflame__flame_line(flame_t *f, const char *stack, size_t len,
                         uint64_t ns, int slack);
-void cflame__batch_add(batch_t *b, const char *stack, size_t len,
-                       uint64_t ns);
+/* Adds one stack; 0, or -1 (out of memory: nothing added, oom set). */
+int cflame__batch_add(batch_t *b, const char *stack, size_t len,
+                      uint64_t ns);
 entry_t *cflame__batch_slot(batch_t *b);
 void cflame__batch_clear(batch_t *b);
 void cflame__batch_free(batch_t *b);
+/* Sorts and merges equal stacks; on failure b is unchanged, oom set. */
 void cflame__batch_merge(batch_t *b);
 void cflame__batch_write(flame_t *f, const batch_t *b);
 

@@ -303,14 +303,15 @@ entry_t *cflame__batch_slot(batch_t *b) {
   return &b->e[b->n];
 }
 
-void cflame__batch_add(batch_t *b, const char *stack, size_t len,
-                       uint64_t ns) {
+int cflame__batch_add(batch_t *b, const char *stack, size_t len,
+                      uint64_t ns) {
   entry_t *e = cflame__batch_slot(b);
-  if (!e)
-    return;
+  if (!e || sb_reserve(&b->text, len) != 0)
+    return -1; /* nothing added: an entry never points past the text */
   *e = (entry_t){b->text.len, len, ns};
   cflame__sb_put(&b->text, stack, len);
   b->n++;
+  return 0;
 }
 
 void cflame__batch_clear(batch_t *b) {
@@ -352,6 +353,7 @@ void cflame__batch_merge(batch_t *b) {
   }
   if (m.text.oom) {
     cflame__batch_free(&m);
+    b->text.oom = 1; /* unmerged: not fit for a sorted rewrite */
     return;
   }
   cflame__batch_free(b);
@@ -359,10 +361,6 @@ void cflame__batch_merge(batch_t *b) {
 }
 
 void cflame__batch_write(flame_t *f, const batch_t *b) {
-  if (b->text.oom) {
-    cflame__report(CFLAME_FAULT_WRITE, "out of memory formatting a flush");
-    return;
-  }
   for (size_t i = 0; i < b->n; i++) {
     uint64_t ns = cflame__flame_admit(f, b->e[i].ns);
     if (ns)
