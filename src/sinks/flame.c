@@ -182,7 +182,7 @@ static int flush(void *ud, cflame_guard_t *g) {
       }
       if (f->retired.n != retired) {
         cflame__batch_merge(&f->retired);
-        f->retired.text.oom = 0; /* unmerged is still right, merged later */
+        cflame__batch_compact(&f->retired);
       }
       for (size_t i = 0; i < f->retired.n && !f->batch.text.oom; i++)
         (void)cflame__batch_add(&f->batch,

@@ -89,8 +89,10 @@ int cflame__batch_add(batch_t *b, const char *stack, size_t len,
 entry_t *cflame__batch_slot(batch_t *b);
 void cflame__batch_clear(batch_t *b);
 void cflame__batch_free(batch_t *b);
-/* Sorts and merges equal stacks; on failure b is unchanged, oom set. */
+/* Sorts and merges equal stacks, in place (allocates nothing). */
 void cflame__batch_merge(batch_t *b);
+/* Drops the text of merged-away entries once it is most of b's text. */
+void cflame__batch_compact(batch_t *b);
 void cflame__batch_write(flame_t *f, const batch_t *b);
 
 #endif /* CFLAME_FLAME_H */

@@ -337,25 +337,39 @@ static int entry_cmp(const void *a, const void *b) {
   return (x->len > y->len) - (x->len < y->len);
 }
 
+/* In place: equal stacks become their first entry, the text stays where it
+ * is (no second copy of a flush's stacks, and nothing to fail). */
 void cflame__batch_merge(batch_t *b) {
-  if (b->n == 0 || b->text.oom)
+  if (b->n == 0)
     return;
   sort_base = b->text.p;
   qsort(b->e, b->n, sizeof *b->e, entry_cmp);
-  batch_t m = {0};
+  size_t out = 0;
   for (size_t i = 0; i < b->n;) {
     uint64_t ns = 0;
     size_t j = i;
     for (; j < b->n && entry_cmp(&b->e[i], &b->e[j]) == 0; j++)
       ns = ns + b->e[j].ns > COUNT_MAX ? COUNT_MAX : ns + b->e[j].ns;
-    cflame__batch_add(&m, b->text.p + b->e[i].off, b->e[i].len, ns);
+    b->e[out] = b->e[i];
+    b->e[out++].ns = ns;
     i = j;
   }
-  if (m.text.oom) {
-    cflame__batch_free(&m);
-    b->text.oom = 1; /* unmerged: not fit for a sorted rewrite */
+  b->n = out;
+}
+
+void cflame__batch_compact(batch_t *b) {
+  size_t live = 0;
+  for (size_t i = 0; i < b->n; i++)
+    live += b->e[i].len;
+  if (b->text.len <= 2 * live + 4096)
     return;
-  }
+  batch_t m = {0};
+  for (size_t i = 0; i < b->n; i++)
+    if (cflame__batch_add(&m, b->text.p + b->e[i].off, b->e[i].len,
+                          b->e[i].ns) != 0) {
+      cflame__batch_free(&m); /* keep the old one: still right */
+      return;
+    }
   cflame__batch_free(b);
   *b = m;
 }
