@@ -78,6 +78,7 @@ typedef struct plug_s {
   void (*span)(void);
   int (*filter)(const char *);
   int (*stop)(void);
+  int (*name)(const char *);
 } plug_t;
 
 static plug_t plug_open(const char *so) {
@@ -92,7 +93,8 @@ static plug_t plug_open(const char *so) {
   *(void **)&p.span = dlsym(p.h, "plug_span");
   *(void **)&p.filter = dlsym(p.h, "plug_filter");
   *(void **)&p.stop = dlsym(p.h, "plug_stop");
-  CHECK(p.start && p.init_env && p.span && p.filter && p.stop);
+  *(void **)&p.name = dlsym(p.h, "plug_name");
+  CHECK(p.start && p.init_env && p.span && p.filter && p.stop && p.name);
   return p;
 }
 
@@ -186,6 +188,35 @@ static void test_plug_unload_static_copy(void **state) {
   in_child(unload_static_child, 20);
 }
 
+static void *namer(void *arg) {
+  (void)arg;
+  CHECK(unload_plug.name("worker") == 0); /* thread state, no sink ever */
+  char c = 'x';
+  (void)!write(done[1], &c, 1);
+  (void)!read(go[0], &c, 1);
+  return NULL;
+}
+
+static void unload_named_child(void) {
+  CHECK(pipe(go) == 0 && pipe(done) == 0);
+  unload_plug = plug_open(PLUG_STATIC_B);
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, namer, NULL) == 0);
+  char c;
+  CHECK(read(done[0], &c, 1) == 1);
+  CHECK(dlclose(unload_plug.h) == 0);
+  CHECK(write(go[1], &c, 1) == 1);
+  CHECK(pthread_join(th, NULL) == 0);
+  CHECK(dlopen(PLUG_STATIC_B, RTLD_NOW | RTLD_NOLOAD) != NULL);
+}
+
+/* A plugin that only named a thread (no sink ever installed) is unloaded
+ * before that thread exits. */
+static void test_plug_unload_after_thread_name(void **state) {
+  (void)state;
+  in_child(unload_named_child, 20);
+}
+
 /* --- two static copies, one CFLAME_FLAME (item 12) ------------------------------- */
 
 static void two_copies_child(void) {
@@ -214,6 +245,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_plug_unload_static_copy, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_plug_unload_after_thread_name,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_plug_two_static_copies, setup,
                                       teardown),
   };

@@ -68,6 +68,7 @@ void cflame__thread_release_above(cflame__thread_t *t, uint32_t keep) {
 static void thread_exit(void *arg);
 
 static void key_create(void) {
+  cflame__plat_pin_self(); /* thread_exit must never be unmapped */
   (void)pthread_key_create(&exit_key, thread_exit);
 }
 

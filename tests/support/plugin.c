@@ -14,6 +14,7 @@ PLUG_API int plug_init_env(void);
 PLUG_API void plug_span(void);
 PLUG_API int plug_filter(const char *directives);
 PLUG_API int plug_stop(void);
+PLUG_API int plug_name(const char *name);
 
 int plug_start(const char *path) {
   return cflame_flame_file(path, NULL, &guard);
@@ -39,4 +40,8 @@ int plug_stop(void) {
   int rc = cflame_guard_drop(guard);
   guard = NULL;
   return rc;
+}
+
+int plug_name(const char *name) {
+  return cflame_thread_name(name);
 }
