@@ -136,7 +136,10 @@ static void collect(visit_t *v, const cflame_thread_t *t, fthread_t *ft,
     size_t len;
     /* Out of memory: what was not added stays unflushed, for next time. */
     if (cflame__flame_node_text(f, t, ft, i, &p, &len) != 0 ||
-        cflame__batch_add(b, p, len, ns) != 0) {
+        (b == v->retired ? cflame__batch_add(b, p, len, ns)
+                         : cflame__batch_ref(b, &ft->text.buf,
+                                             (size_t)(p - ft->text.buf), len,
+                                             ns)) != 0) {
       b->text.oom = 1;
       return;
     }
@@ -185,9 +188,9 @@ static int flush(void *ud, cflame_guard_t *g) {
         cflame__batch_compact(&f->retired);
       }
       for (size_t i = 0; i < f->retired.n && !f->batch.text.oom; i++)
-        (void)cflame__batch_add(&f->batch,
-                                f->retired.text.p + f->retired.e[i].off,
-                                f->retired.e[i].len, f->retired.e[i].ns);
+        (void)cflame__batch_ref(&f->batch, &f->retired.text.p,
+                                f->retired.e[i].off, f->retired.e[i].len,
+                                f->retired.e[i].ns);
       cflame__batch_merge(&f->batch);
       if (f->batch.text.oom) {
         /* The file keeps the previous flush, whole; the next one retries

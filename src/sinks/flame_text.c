@@ -308,8 +308,18 @@ int cflame__batch_add(batch_t *b, const char *stack, size_t len,
   entry_t *e = cflame__batch_slot(b);
   if (!e || sb_reserve(&b->text, len) != 0)
     return -1; /* nothing added: an entry never points past the text */
-  *e = (entry_t){b->text.len, len, ns};
+  *e = (entry_t){NULL, b->text.len, len, ns};
   cflame__sb_put(&b->text, stack, len);
+  b->n++;
+  return 0;
+}
+
+int cflame__batch_ref(batch_t *b, char *const *base, size_t off, size_t len,
+                      uint64_t ns) {
+  entry_t *e = cflame__batch_slot(b);
+  if (!e)
+    return -1;
+  *e = (entry_t){base, off, len, ns};
   b->n++;
   return 0;
 }
@@ -326,12 +336,16 @@ void cflame__batch_free(batch_t *b) {
   memset(b, 0, sizeof *b);
 }
 
-static const char *sort_base; /* qsort has no context argument in C11 */
+static const char *sort_own; /* qsort has no context argument in C11 */
+
+static const char *entry_text(const entry_t *e) {
+  return (e->base ? *e->base : sort_own) + e->off;
+}
 
 static int entry_cmp(const void *a, const void *b) {
   const entry_t *x = a, *y = b;
   size_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(sort_base + x->off, sort_base + y->off, n);
+  int c = memcmp(entry_text(x), entry_text(y), n);
   if (c)
     return c;
   return (x->len > y->len) - (x->len < y->len);
@@ -342,7 +356,7 @@ static int entry_cmp(const void *a, const void *b) {
 void cflame__batch_merge(batch_t *b) {
   if (b->n == 0)
     return;
-  sort_base = b->text.p;
+  sort_own = b->text.p;
   qsort(b->e, b->n, sizeof *b->e, entry_cmp);
   size_t out = 0;
   for (size_t i = 0; i < b->n;) {
@@ -365,7 +379,7 @@ void cflame__batch_compact(batch_t *b) {
     return;
   batch_t m = {0};
   for (size_t i = 0; i < b->n; i++)
-    if (cflame__batch_add(&m, b->text.p + b->e[i].off, b->e[i].len,
+    if (cflame__batch_add(&m, cflame__batch_text(b, i), b->e[i].len,
                           b->e[i].ns) != 0) {
       cflame__batch_free(&m); /* keep the old one: still right */
       return;
@@ -378,6 +392,6 @@ void cflame__batch_write(flame_t *f, const batch_t *b) {
   for (size_t i = 0; i < b->n; i++) {
     uint64_t ns = cflame__flame_admit(f, b->e[i].ns);
     if (ns)
-      cflame__flame_line(f, b->text.p + b->e[i].off, b->e[i].len, ns, 0);
+      cflame__flame_line(f, cflame__batch_text(b, i), b->e[i].len, ns, 0);
   }
 }
