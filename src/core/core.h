@@ -353,6 +353,8 @@ typedef struct cflame__site_s {
   int line;
   int level;
   const cflame_callsite_t *cs; /* plain sites; NULL for variants */
+  int cs_static;    /* cs is in an object's data: a dlclose may unmap it */
+  int cs_gone;      /* ... and it was: never touch cs again */
   uint32_t base;    /* the plain site of a variant; itself otherwise */
   char *fields;     /* variants: "k=v, k2=v2"; NULL otherwise */
   size_t fields_len;

@@ -2,6 +2,7 @@
  * events, on the emitting thread. */
 #include "clock.h"
 #include "core.h"
+#include "platform.h"
 
 #include <string.h>
 
@@ -19,6 +20,8 @@ static void deliver(cflame_event_t *ev) {
     }
     cflame__hold(t, 1);
   }
+  /* A sink blocked in write must not be cancelled holding the lock. */
+  int cancel = cflame__plat_nocancel();
   pthread_mutex_lock(&cflame__sink_lock);
   uint32_t sinks = cflame__sinks_with(CFLAME_SINK_EVENTS);
   for (int i = 0; i < CFLAME_SINKS_MAX; i++)
@@ -27,6 +30,7 @@ static void deliver(cflame_event_t *ev) {
   pthread_mutex_unlock(&cflame__sink_lock);
   if (t)
     cflame__hold(t, 0);
+  cflame__plat_cancel_restore(cancel);
 }
 
 void cflame_event_emit(cflame_callsite_t *cs, const cflame_field_t *f,

@@ -1,6 +1,7 @@
 /* The registry: callsites interned once (with their sanitized texts), field
  * variants, run-time-named callsites, and the filter's cached verdicts. */
 #include "core.h"
+#include "platform.h"
 #include "sanitize.h"
 
 #include <stdio.h>
@@ -56,6 +57,10 @@ static const char *basename_of(const char *path) {
   return b;
 }
 
+static char *dup_bounded(const char *s);
+/* The file of run-time-named callsites: they are the registry's own. */
+static const char dyn_file[] = "";
+
 /* The next free slot (registry lock held), or NULL. */
 static cflame__site_t *site_next(void) {
   int k = cflame__chunk_of(site_count);
@@ -79,12 +84,21 @@ static uint32_t interest_of(const cflame__site_t *s) {
              : CFLAME_INTEREST_OFF;
 }
 
+static int forget_unloaded(void);
+
+/* Rewrites every callsite's interest, except those whose code was
+ * unloaded (a dlclose'd plugin's): their memory is gone. */
 static void refilter(void) {
+  int unsure = forget_unloaded() != 0;
   for (uint32_t id = 1; id < site_count; id++) {
     cflame__site_t *s = site_slot(id);
-    if (s->cs)
+    if (s->cs && !s->cs_gone && !(unsure && s->cs_static))
       st_relaxed(&((cflame_callsite_t *)s->cs)->interest_, interest_of(s));
   }
+  if (unsure)
+    cflame__report(CFLAME_FAULT_DROPPED,
+                   "out of memory checking for unloaded code: the new "
+                   "filter is not applied to callsites already used");
 }
 
 void cflame__registry_refilter(void) {
@@ -125,12 +139,16 @@ uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   }
   s->file = sanitized_copy(base, strnlen(base, CFLAME__NAME_MAX * 4),
                            &repaired);
-  s->function = cs->function;
+  /* Copies: a plugin's strings go with it at dlclose. */
+  s->function = cs->function ? dup_bounded(cs->function) : NULL;
   s->line = cs->line;
   s->level = cs->level;
   s->cs = cs;
+  s->cs_static = cs->file != dyn_file;
   s->base = id;
-  if (!s->name || !s->target || !s->file) {
+  if (!s->name || !s->target || !s->file ||
+      (cs->function && !s->function)) {
+    free((char *)s->function);
     free(s->name);
     free(s->target);
     free(s->file);
@@ -156,6 +174,46 @@ uint32_t cflame_callsite_register(cflame_callsite_t *cs) {
   if (!cs || !cflame__registry_register(cs))
     return 0;
   return ld_relaxed(&cs->interest_);
+}
+
+/* After a dlclose, marks the callsites whose object is gone (registry lock
+ * held): the address no longer lies in a loaded object's data, or it does
+ * but holds another id (the object was loaded again, or another one took
+ * its place). Returns -1 if that could not be checked (out of memory). */
+static uint64_t unloads_seen;
+
+static int in_ranges(const cflame__plat_range_t *r, size_t n, uintptr_t a) {
+  for (size_t i = 0; i < n; i++)
+    if (a >= r[i].lo && a + sizeof(cflame_callsite_t) <= r[i].hi)
+      return 1;
+  return 0;
+}
+
+static int forget_unloaded(void) {
+  uint64_t unloads = cflame__plat_unloads();
+  if (unloads == unloads_seen)
+    return 0;
+  cflame__plat_range_t small[64], *r = small;
+  size_t n = cflame__plat_writable_ranges(small, 64);
+  if (n > 64) {
+    r = malloc((n + 16) * sizeof *r);
+    if (!r)
+      return -1;
+    size_t m = cflame__plat_writable_ranges(r, n + 16);
+    n = m < n + 16 ? m : n + 16;
+  }
+  for (uint32_t id = 1; id < site_count; id++) {
+    cflame__site_t *s = site_slot(id);
+    if (!s->cs || !s->cs_static || s->cs_gone)
+      continue;
+    if (!in_ranges(r, n, (uintptr_t)s->cs) ||
+        ld_relaxed(&((cflame_callsite_t *)s->cs)->id_) != id)
+      s->cs_gone = 1;
+  }
+  if (r != small)
+    free(r);
+  unloads_seen = unloads;
+  return 0;
 }
 
 int cflame_filter_set(const char *directives) {
@@ -257,7 +315,7 @@ typedef struct dyn_s {
 } dyn_t;
 static dyn_t *dtab;
 static size_t dcap, dcount;
-static cflame_callsite_t dyn_overflow = {"[dynamic]", NULL, "", 0,
+static cflame_callsite_t dyn_overflow = {"[dynamic]", NULL, dyn_file, 0,
                                          CFLAME_LEVEL_INFO, NULL, 0,
                                          CFLAME_INTEREST_UNKNOWN, {0, 0}};
 
@@ -329,7 +387,7 @@ cflame_callsite_t *cflame__registry_dynamic(const char *name,
   }
   n->name = nm;
   n->target = tg;
-  n->file = "";
+  n->file = dyn_file;
   n->level = level;
   dtab[j].hash = h;
   dtab[j].cs = n;

@@ -20,14 +20,24 @@ static cflame_guard_t *guard_new(void) {
   return g;
 }
 
+/* Cancellation is off while the sink lock is held: sink callbacks block
+ * in write or in user code, and a thread cancelled there would leave the
+ * lock held for good. The lock is not recursive, so one saved state
+ * serves. */
+static int cancel_state;
+
 static void lock(void) {
+  int old = cflame__plat_nocancel();
   cflame__thread_hold(1);
   pthread_mutex_lock(&cflame__sink_lock);
+  cancel_state = old;
 }
 
 static void unlock(void) {
+  int old = cancel_state;
   pthread_mutex_unlock(&cflame__sink_lock);
   cflame__thread_hold(0);
+  cflame__plat_cancel_restore(old);
 }
 
 /* --- install ---------------------------------------------------------------- */
@@ -220,16 +230,18 @@ static void at_exit(void) {
     (void)cflame_guard_drop(live[i]);
 }
 
-/* Lock order: sink lock, threads lock, registry lock, slab lock. Every
- * lock is held across fork, so the child finds each one free. */
+/* Lock order: sink lock, threads lock, registry lock, slab lock, error
+ * lock. Every lock is held across fork, so the child finds each one free. */
 static void fork_prepare(void) {
   lock();
   pthread_mutex_lock(&cflame__threads_lock);
   cflame__registry_lock_for_fork();
   cflame__slab_lock_for_fork();
+  cflame__report_lock_for_fork();
 }
 
 static void fork_parent(void) {
+  cflame__report_unlock_after_fork();
   cflame__slab_unlock_after_fork();
   cflame__registry_unlock_after_fork();
   pthread_mutex_unlock(&cflame__threads_lock);
@@ -241,7 +253,8 @@ static void fork_child(void) {
    * copies of the buffers and trees are the parent's to write. Only this
    * thread runs here, so the inner locks can go first. */
   cflame__thread_after_fork_child(cflame__thread_peek());
-  cflame__slab_unlock_after_fork();
+  cflame__report_unlock_after_fork();
+  cflame__slab_after_fork_child();
   cflame__registry_unlock_after_fork();
   pthread_mutex_unlock(&cflame__threads_lock);
   for (int i = 0; i < CFLAME_SINKS_MAX; i++) {
@@ -263,6 +276,8 @@ static void fork_child(void) {
 
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 static void hooks(void) {
+  /* Handlers and TSD destructors point into this object from now on. */
+  cflame__plat_pin_self();
   atexit(at_exit);
   at_quick_exit(at_exit);
   cflame__plat_atfork(fork_prepare, fork_parent, fork_child);

@@ -2,6 +2,7 @@
  * word that recording threads compare, and handing records to sinks. */
 #include "clock.h"
 #include "core.h"
+#include "platform.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -112,11 +113,13 @@ int cflame__ring_full(cflame__thread_t *t) {
   }
   /* Nobody drained us in time: hand our own records over. This is the one
    * place a span can wait on another thread (a flush in progress). */
+  int cancel = cflame__plat_nocancel(); /* sinks may block in write */
   cflame__hold(t, 1);
   pthread_mutex_lock(&cflame__sink_lock);
   cflame__sinks_drain(t);
   pthread_mutex_unlock(&cflame__sink_lock);
   cflame__hold(t, 0);
+  cflame__plat_cancel_restore(cancel);
   t->tail_seen = ld_acquire(&t->tail);
   return 0;
 }

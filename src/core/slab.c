@@ -119,3 +119,12 @@ void cflame__slab_lock_for_fork(void) {
 void cflame__slab_unlock_after_fork(void) {
   pthread_mutex_unlock(&slab_lock);
 }
+
+void cflame__slab_after_fork_child(void) {
+  /* A slot's spin lock taken by a thread that is not in the child would
+   * spin for ever: only this thread runs, so every one is free now. */
+  uint32_t n = ld_relaxed(&nslots);
+  for (uint32_t i = 0; i < n; i++)
+    __atomic_store_n(&slot_at(i)->lock, 0, __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&slab_lock);
+}

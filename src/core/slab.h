@@ -35,5 +35,7 @@ void cflame__slot_unlock(slot_t *s);
 /* fork: taken in prepare, released in both after. */
 void cflame__slab_lock_for_fork(void);
 void cflame__slab_unlock_after_fork(void);
+/* In the fork child: frees the slab lock and every slot's spin lock. */
+void cflame__slab_after_fork_child(void);
 
 #endif /* CFLAME_SLAB_H */

@@ -30,6 +30,7 @@ static void exit_hook(void *arg) {
 }
 
 static void key_create(void) {
+  cflame__plat_pin_self(); /* exit_hook must never be unmapped */
   (void)pthread_key_create(&exit_key, exit_hook);
 }
 

@@ -136,25 +136,29 @@ static void collect(visit_t *v, const cflame_thread_t *t, fthread_t *ft,
     uint64_t self = node.self_ticks, ns;
     if ((int64_t)self < 0) /* TSC skew between cores: see stack.c */
       self = 0;
-    if (cumulative) {
+    if (cumulative)
       ns = self > ft->base[i] ? cflame_sink_ticks_ns(self) -
                                     cflame_sink_ticks_ns(ft->base[i])
                               : 0;
-    } else {
-      if (self <= ft->flushed[i])
-        continue;
-      ns = cflame_sink_ticks_ns(self) - cflame_sink_ticks_ns(ft->flushed[i]);
-      ft->flushed[i] = self;
-    }
+    else
+      ns = self > ft->flushed[i] ? cflame_sink_ticks_ns(self) -
+                                       cflame_sink_ticks_ns(ft->flushed[i])
+                                 : 0;
     if (ns == 0 || (i == 0 && !f->opts.empty_samples))
       continue;
     const char *p;
     size_t len;
-    if (cflame__flame_node_text(f, t, ft, i, &p, &len) != 0) {
+    /* Out of memory: what was not added stays unflushed, for next time. */
+    if (cflame__flame_node_text(f, t, ft, i, &p, &len) != 0 ||
+        (b == v->retired ? cflame__batch_add(b, p, len, ns)
+                         : cflame__batch_ref(b, &ft->text.buf,
+                                             (size_t)(p - ft->text.buf), len,
+                                             ns)) != 0) {
       b->text.oom = 1;
       return;
     }
-    cflame__batch_add(b, p, len, ns);
+    if (!cumulative)
+      ft->flushed[i] = self;
   }
 }
 
@@ -186,21 +190,42 @@ static int flush(void *ud, cflame_guard_t *g) {
     visit_t v = {f, g, &f->batch, &f->retired, rewrite};
     (void)cflame_sink_each_thread(g, collect_thread, &v);
     if (rewrite) {
-      if (f->retired.n != retired)
+      /* An exited thread is reaped after this flush: what could not be
+       * kept of it is lost, and counted. */
+      if (f->retired.text.oom) {
+        cflame__report(CFLAME_FAULT_DROPPED, "out of memory keeping an "
+                       "exited thread's stacks; some of its time is lost");
+        f->retired.text.oom = 0;
+      }
+      if (f->retired.n != retired) {
         cflame__batch_merge(&f->retired);
-      for (size_t i = 0; i < f->retired.n; i++)
-        cflame__batch_add(&f->batch,
-                          f->retired.text.p + f->retired.e[i].off,
-                          f->retired.e[i].len, f->retired.e[i].ns);
-      int e = cflame__plat_truncate(f->w.fd, f->rewrite_at);
+        cflame__batch_compact(&f->retired);
+      }
+      for (size_t i = 0; i < f->retired.n && !f->batch.text.oom; i++)
+        (void)cflame__batch_ref(&f->batch, &f->retired.text.p,
+                                f->retired.e[i].off, f->retired.e[i].len,
+                                f->retired.e[i].ns);
+      cflame__batch_merge(&f->batch);
+      if (f->batch.text.oom) {
+        /* The file keeps the previous flush, whole; the next one retries
+         * (rewrites are cumulative). */
+        cflame__report(CFLAME_FAULT_DROPPED, "out of memory during a "
+                       "flush; the output keeps the previous one");
+        return CFLAME_ENOMEM;
+      }
+      int e = cflame__writer_rewind(&f->w, f->rewrite_at);
       if (e < 0) {
         cflame__report(CFLAME_FAULT_WRITE, "cannot rewind the output: %s",
                        strerror(-e));
         st_relaxed(&cflame__counters.last_errno, -e);
       }
       f->total_ns = 0;
+    } else {
+      cflame__batch_merge(&f->batch);
+      if (f->batch.text.oom)
+        cflame__report(CFLAME_FAULT_DROPPED, "out of memory during a "
+                       "flush; the stacks left out follow at the next one");
     }
-    cflame__batch_merge(&f->batch);
     cflame__batch_write(f, &f->batch);
   }
   fetch_add(&cflame__counters.lines_written, f->lines);

@@ -17,8 +17,13 @@ typedef struct strbuf_s {
   int oom;
 } strbuf_t;
 
+/* A stack of a batch: its text is at off in the batch's own buffer (base
+ * NULL), or in a buffer owned elsewhere (a thread's text cache, the exited
+ * threads' batch) that may move but lives through the flush: *base + off.
+ * So a flush copies no stack text of a live thread. */
 typedef struct entry_s {
-  size_t off, len; /* stack text in the batch buffer */
+  char *const *base;
+  size_t off, len;
   uint64_t ns;
 } entry_t;
 
@@ -179,12 +184,24 @@ static inline void cflame__flame_line(flame_t *f, const char *stack,
   f->lines++;
 }
 
-void cflame__batch_add(batch_t *b, const char *stack, size_t len,
-                       uint64_t ns);
+/* Adds one stack; 0, or -1 (out of memory: nothing added, oom set). */
+int cflame__batch_add(batch_t *b, const char *stack, size_t len,
+                      uint64_t ns);
 entry_t *cflame__batch_slot(batch_t *b);
 void cflame__batch_clear(batch_t *b);
 void cflame__batch_free(batch_t *b);
+/* Adds one stack by reference (see entry_t); 0, or -1 (oom set). */
+int cflame__batch_ref(batch_t *b, char *const *base, size_t off, size_t len,
+                      uint64_t ns);
+/* The text of entry i. */
+static inline const char *cflame__batch_text(const batch_t *b, size_t i) {
+  const entry_t *e = &b->e[i];
+  return (e->base ? *e->base : b->text.p) + e->off;
+}
+/* Sorts and merges equal stacks, in place (allocates nothing). */
 void cflame__batch_merge(batch_t *b);
+/* Drops the text of merged-away entries once it is most of b's text. */
+void cflame__batch_compact(batch_t *b);
 void cflame__batch_write(flame_t *f, const batch_t *b);
 
 #endif /* CFLAME_FLAME_H */

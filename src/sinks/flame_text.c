@@ -213,14 +213,25 @@ entry_t *cflame__batch_slot(batch_t *b) {
   return &b->e[b->n];
 }
 
-void cflame__batch_add(batch_t *b, const char *stack, size_t len,
-                       uint64_t ns) {
+int cflame__batch_add(batch_t *b, const char *stack, size_t len,
+                      uint64_t ns) {
   entry_t *e = cflame__batch_slot(b);
-  if (!e)
-    return;
-  *e = (entry_t){b->text.len, len, ns};
+  if (!e || sb_reserve(&b->text, len) != 0)
+    return -1; /* nothing added: an entry never points past the text */
+  *e = (entry_t){NULL, b->text.len, len, ns};
   cflame__sb_put(&b->text, stack, len);
   b->n++;
+  return 0;
+}
+
+int cflame__batch_ref(batch_t *b, char *const *base, size_t off, size_t len,
+                      uint64_t ns) {
+  entry_t *e = cflame__batch_slot(b);
+  if (!e)
+    return -1;
+  *e = (entry_t){base, off, len, ns};
+  b->n++;
+  return 0;
 }
 
 void cflame__batch_clear(batch_t *b) {
@@ -235,47 +246,62 @@ void cflame__batch_free(batch_t *b) {
   memset(b, 0, sizeof *b);
 }
 
-static const char *sort_base; /* qsort has no context argument in C11 */
+static const char *sort_own; /* qsort has no context argument in C11 */
+
+static const char *entry_text(const entry_t *e) {
+  return (e->base ? *e->base : sort_own) + e->off;
+}
 
 static int entry_cmp(const void *a, const void *b) {
   const entry_t *x = a, *y = b;
   size_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(sort_base + x->off, sort_base + y->off, n);
+  int c = memcmp(entry_text(x), entry_text(y), n);
   if (c)
     return c;
   return (x->len > y->len) - (x->len < y->len);
 }
 
+/* In place: equal stacks become their first entry, the text stays where it
+ * is (no second copy of a flush's stacks, and nothing to fail). */
 void cflame__batch_merge(batch_t *b) {
-  if (b->n == 0 || b->text.oom)
+  if (b->n == 0)
     return;
-  sort_base = b->text.p;
+  sort_own = b->text.p;
   qsort(b->e, b->n, sizeof *b->e, entry_cmp);
-  batch_t m = {0};
+  size_t out = 0;
   for (size_t i = 0; i < b->n;) {
     uint64_t ns = 0;
     size_t j = i;
     for (; j < b->n && entry_cmp(&b->e[i], &b->e[j]) == 0; j++)
       ns = ns + b->e[j].ns > COUNT_MAX ? COUNT_MAX : ns + b->e[j].ns;
-    cflame__batch_add(&m, b->text.p + b->e[i].off, b->e[i].len, ns);
+    b->e[out] = b->e[i];
+    b->e[out++].ns = ns;
     i = j;
   }
-  if (m.text.oom) {
-    cflame__batch_free(&m);
+  b->n = out;
+}
+
+void cflame__batch_compact(batch_t *b) {
+  size_t live = 0;
+  for (size_t i = 0; i < b->n; i++)
+    live += b->e[i].len;
+  if (b->text.len <= 2 * live + 4096)
     return;
-  }
+  batch_t m = {0};
+  for (size_t i = 0; i < b->n; i++)
+    if (cflame__batch_add(&m, cflame__batch_text(b, i), b->e[i].len,
+                          b->e[i].ns) != 0) {
+      cflame__batch_free(&m); /* keep the old one: still right */
+      return;
+    }
   cflame__batch_free(b);
   *b = m;
 }
 
 void cflame__batch_write(flame_t *f, const batch_t *b) {
-  if (b->text.oom) {
-    cflame__report(CFLAME_FAULT_WRITE, "out of memory formatting a flush");
-    return;
-  }
   for (size_t i = 0; i < b->n; i++) {
     uint64_t ns = cflame__flame_admit(f, b->e[i].ns);
     if (ns)
-      cflame__flame_line(f, b->text.p + b->e[i].off, b->e[i].len, ns, 0);
+      cflame__flame_line(f, cflame__batch_text(b, i), b->e[i].len, ns, 0);
   }
 }

@@ -19,6 +19,9 @@
 #include <cpuid.h>
 #endif
 
+#include <dlfcn.h>
+#include <link.h>
+
 int cflame__plat_is_main_thread(void) {
 #ifdef SYS_gettid
   return (pid_t)syscall(SYS_gettid) == getpid();
@@ -31,15 +34,54 @@ const char *cflame__plat_getenv(const char *name) {
   return secure_getenv(name);
 }
 
+/* One writer per file: a second cflame in this process (a plugin with its
+ * own static copy) or another process writing the same path would truncate
+ * our data at each rewrite. An open-file-description lock on regular files
+ * makes the second one fail instead (the lock goes with the last fd of this
+ * open, so a fork child sharing it is no second writer). */
+static int lock_regular(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    return 0;
+#ifdef F_OFD_SETLK
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (fcntl(fd, F_OFD_SETLK, &fl) != 0)
+    return errno == EAGAIN || errno == EACCES ? -EBUSY : 0;
+#endif
+  return 0;
+}
+
 int cflame__plat_open_out(const char *path, int nofollow) {
-  int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+  /* Non-blocking: a FIFO without a reader fails with ENXIO at once
+   * instead of blocking the host forever. Truncated only once ours. */
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK;
   if (nofollow)
     flags |= O_NOFOLLOW;
   int fd;
   do
     fd = open(path, flags, 0644);
   while (fd < 0 && errno == EINTR);
-  return fd < 0 ? -errno : fd;
+  if (fd < 0)
+    return -errno;
+  int rc = lock_regular(fd);
+  int fl = fcntl(fd, F_GETFL);
+  if (rc == 0 && (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0))
+    rc = -errno;
+  if (rc == 0) {
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+      while ((rc = ftruncate(fd, 0)) != 0 && errno == EINTR)
+        ;
+    rc = rc != 0 ? -errno : 0;
+  }
+  if (rc < 0) {
+    (void)close(fd);
+    return rc;
+  }
+  return fd;
 }
 
 int64_t cflame__plat_regular_offset(int fd) {
@@ -66,26 +108,52 @@ void cflame__plat_close(int fd) {
 }
 
 long cflame__plat_write(int fd, const void *buf, size_t len) {
-  /* A pipe whose reader left would kill the process with SIGPIPE; block it
-   * for this thread, then consume one that we raised ourselves. */
-  sigset_t pipe_set, old;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  sigset_t pending;
+  /* A pipe whose reader left would kill the process with SIGPIPE, a file
+   * past RLIMIT_FSIZE with SIGXFSZ; block both for this thread (write then
+   * fails with EPIPE or EFBIG), then consume one that we raised ourselves.
+   * Cancellation is off meanwhile: write is a cancellation point, and a
+   * cancelled write would leave the caller's lock held. */
+  sigset_t set, old, pending;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  sigaddset(&set, SIGXFSZ);
   sigemptyset(&pending);
-  int was_pending = 0;
-  if (sigpending(&pending) == 0)
-    was_pending = sigismember(&pending, SIGPIPE) == 1;
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  int had_pipe = 0, had_xfsz = 0, cancel;
+  if (sigpending(&pending) == 0) {
+    had_pipe = sigismember(&pending, SIGPIPE) == 1;
+    had_xfsz = sigismember(&pending, SIGXFSZ) == 1;
+  }
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
   ssize_t n = write(fd, buf, len);
   int err = errno;
-  if (n < 0 && err == EPIPE && !was_pending) {
+  int sig = n >= 0                           ? 0
+            : err == EPIPE && !had_pipe      ? SIGPIPE
+            : err == EFBIG && !had_xfsz      ? SIGXFSZ
+                                             : 0;
+  if (sig) {
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
     struct timespec zero = {0, 0};
-    while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+    while (sigtimedwait(&one, NULL, &zero) < 0 && errno == EINTR)
       ;
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_setcancelstate(cancel, NULL);
   return n < 0 ? -(long)err : (long)n;
+}
+
+/* --- cancellation ----------------------------------------------------------- */
+
+int cflame__plat_nocancel(void) {
+  int old = PTHREAD_CANCEL_ENABLE;
+  (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+  return old;
+}
+
+void cflame__plat_cancel_restore(int old) {
+  (void)pthread_setcancelstate(old, NULL);
 }
 
 uint64_t cflame__plat_monotonic_ns(void) {
@@ -158,6 +226,43 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *data) {
   return 0;
 }
 
+/* --- loaded objects ----------------------------------------------------------- */
+
+void cflame__plat_pin_self(void) {
+  /* The object holding this code (libcflame.so, or a plugin with a static
+   * copy) must outlive every thread it gave a TSD destructor, and its
+   * atexit/atfork handlers: never unload it. */
+  Dl_info info;
+  if (dladdr((void *)(uintptr_t)cflame__plat_pin_self, &info) &&
+      info.dli_fname && info.dli_fname[0])
+    (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
+typedef struct ranges_s {
+  cflame__plat_range_t *out;
+  size_t cap, n;
+  uint64_t subs;
+} ranges_t;
+
+static int range_cb(struct dl_phdr_info *info, size_t size, void *ctx) {
+  (void)size;
+  ranges_t *r = ctx;
+  r->subs = (uint64_t)info->dlpi_subs;
+  if (!r->out)
+    return 1; /* only the unload count is wanted */
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+      continue;
+    if (r->n < r->cap) {
+      r->out[r->n].lo = (uintptr_t)(info->dlpi_addr + ph->p_vaddr);
+      r->out[r->n].hi = r->out[r->n].lo + (uintptr_t)ph->p_memsz;
+    }
+    r->n++;
+  }
+  return 0;
+}
+
 int cflame__plat_module_at(uintptr_t addr, uintptr_t *bias, char *path,
                            size_t size) {
   module_find_t f = {addr, 0, path, size, 0};
@@ -169,4 +274,16 @@ int cflame__plat_module_at(uintptr_t addr, uintptr_t *bias, char *path,
 int cflame__plat_on_altstack(void) {
   stack_t ss;
   return sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
+}
+
+uint64_t cflame__plat_unloads(void) {
+  ranges_t r = {NULL, 0, 0, 0};
+  (void)dl_iterate_phdr(range_cb, &r);
+  return r.subs;
+}
+
+size_t cflame__plat_writable_ranges(cflame__plat_range_t *out, size_t cap) {
+  ranges_t r = {out, cap, 0, 0};
+  (void)dl_iterate_phdr(range_cb, &r);
+  return r.n;
 }

@@ -12,7 +12,10 @@ int cflame__plat_is_main_thread(void);
 const char *cflame__plat_getenv(const char *name);
 
 /* Opens path for writing: created 0644 minus umask, truncated, O_CLOEXEC;
- * with nofollow also O_NOFOLLOW. Returns an fd or -errno. */
+ * with nofollow also O_NOFOLLOW. Never blocks (a FIFO without a reader:
+ * -ENXIO). A regular file is locked for this open (another writer, in
+ * this process or another one: -EBUSY, and it is not truncated). Returns an
+ * fd or -errno. */
 int cflame__plat_open_out(const char *path, int nofollow);
 
 /* The current offset of fd if it is a regular file we can rewind, else -1. */
@@ -24,7 +27,8 @@ int cflame__plat_truncate(int fd, int64_t offset);
 /* Closes an fd, ignoring EINTR. */
 void cflame__plat_close(int fd);
 
-/* write(2) that never raises SIGPIPE: returns bytes written or -errno. */
+/* write(2) that never raises SIGPIPE or SIGXFSZ (EPIPE, EFBIG instead) and
+ * is no cancellation point: returns bytes written or -errno. */
 long cflame__plat_write(int fd, const void *buf, size_t len);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
@@ -39,6 +43,26 @@ int cflame__plat_tsc_usable(void);
 
 /* Is the calling thread running on its alternate signal stack? */
 int cflame__plat_on_altstack(void);
+
+/* Turns cancellation off for the calling thread (around a lock that a
+ * cancelled wait would leave held); returns the state to restore. */
+int cflame__plat_nocancel(void);
+void cflame__plat_cancel_restore(int old);
+
+/* Makes the object that holds cflame's code permanent (RTLD_NODELETE), so
+ * a dlclose can never unmap the TSD destructor or exit/fork handlers. */
+void cflame__plat_pin_self(void);
+
+/* The writable segments of the loaded objects, where static callsites
+ * live. */
+typedef struct cflame__plat_range_s {
+  uintptr_t lo, hi;
+} cflame__plat_range_t;
+/* How many objects were unloaded (dlclose) so far in this process. */
+uint64_t cflame__plat_unloads(void);
+/* Fills out[0..cap) and returns how many ranges there are (may be more
+ * than cap). */
+size_t cflame__plat_writable_ranges(cflame__plat_range_t *out, size_t cap);
 
 /* Registers fork handlers (once). */
 int cflame__plat_atfork(void (*prepare)(void), void (*parent)(void),

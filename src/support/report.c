@@ -45,6 +45,16 @@ void cflame__report_counted(cflame_fault_t kind, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* The error lock is the innermost lock: held across fork like the others,
+ * so a child never finds it taken by a thread that no longer exists. */
+void cflame__report_lock_for_fork(void) {
+  pthread_mutex_lock(&error_lock);
+}
+
+void cflame__report_unlock_after_fork(void) {
+  pthread_mutex_unlock(&error_lock);
+}
+
 void cflame__report_reset(void) {
   st_relaxed(&reported, 0u);
 }

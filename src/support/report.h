@@ -25,6 +25,9 @@ void cflame__report_counted(cflame_fault_t kind, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Held across fork (the innermost lock of all). */
+void cflame__report_lock_for_fork(void);
+void cflame__report_unlock_after_fork(void);
 /* Reports every kind again from now on (a new sink was installed). */
 void cflame__report_reset(void);
 

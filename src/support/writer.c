@@ -141,6 +141,16 @@ int cflame__writer_close(cflame__writer_t *w) {
   return rc;
 }
 
+int cflame__writer_rewind(cflame__writer_t *w, int64_t offset) {
+  /* What is buffered (the rest of a line cut by an error before, or lines
+   * not written) belonged to the old contents: it must not start the new
+   * ones. */
+  if (w->len)
+    fetch_add(&cflame__counters.bytes_lost, w->len);
+  w->len = w->torn = 0;
+  return w->fd >= 0 ? cflame__plat_truncate(w->fd, offset) : 0;
+}
+
 void cflame__writer_discard(cflame__writer_t *w) {
   w->len = w->torn = 0;
   w->err = 0;

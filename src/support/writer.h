@@ -33,6 +33,9 @@ static inline void cflame__writer_commit(cflame__writer_t *w, size_t n) {
 int cflame__writer_flush(cflame__writer_t *w);
 /* Flushes, frees, closes an owned fd; safe twice. Returns as flush. */
 int cflame__writer_close(cflame__writer_t *w);
+/* Forgets what is buffered (a cut line's rest too) and cuts the fd's file
+ * at offset, to write it anew from there. Returns 0 or -errno. */
+int cflame__writer_rewind(cflame__writer_t *w, int64_t offset);
 /* Closes without writing what is buffered (fork child). */
 void cflame__writer_discard(cflame__writer_t *w);
 
