@@ -406,6 +406,8 @@ typedef struct cflame_pprof_opts_s {
                             with no frames (the thread label only) */
   bool module_path;      /* default true: functions read "target::name" */
   bool fields_in_frame;  /* default false: functions read "name{k=v}" */
+  bool compensate;       /* default true: cflame's own cost per span pair
+                            taken out of `wall`, as in the flame sink */
   uint64_t reserved_[4]; /* zero: room to grow */
 } cflame_pprof_opts_t;
 

@@ -200,6 +200,19 @@ CFLAME_API int cflame_site_info(uint32_t site, cflame_site_info_t *out);
  * both ends with the same call (never negative). */
 CFLAME_API uint64_t cflame_sink_ticks_ns(uint64_t ticks);
 
+/* cflame's own cost per span pair in clock ticks, measured when the
+ * session started: `in` lands in each span's own self time (per enter of
+ * it), `out` in its parent's (per enter of a child). 0 with an injected
+ * clock. */
+CFLAME_API void cflame_sink_overhead(uint64_t *in_ticks, uint64_t *out_ticks);
+
+/* t's node self times in ticks with cflame's own cost taken out (per node
+ * index, clamped at 0), for the first n nodes at most (nodes only ever get
+ * added, so size out from cflame_thread_nodes). Returns how many were
+ * written, or -1 (out NULL). */
+CFLAME_API int cflame_thread_own_ticks(const cflame_thread_t *t, uint64_t *out,
+                                       uint32_t n);
+
 /* The event clock now (what cflame_event_t.ns is measured with). */
 CFLAME_API uint64_t cflame_sink_clock_ns(void);
 

@@ -244,6 +244,13 @@ void cflame__thread_hold(int on);
 void cflame__thread_at_exit(void);
 /* A new thread state, listed (not yet the calling thread's). */
 cflame__thread_t *cflame__thread_new(void);
+/* A private state for the live session that no sink sees (measuring
+ * cflame's own cost), and its release. */
+cflame__thread_t *cflame__thread_scratch(void);
+void cflame__thread_scratch_free(cflame__thread_t *t);
+/* overhead.c: measures cflame's own cost per span pair (sink lock held,
+ * at a session's start). */
+void cflame__overhead_calibrate(void);
 /* Brings t up to the live session word `live` (owner only). */
 int cflame__thread_begin(cflame__thread_t *t, uint64_t live);
 /* t's thread exits (its TSD destructor): hand its data to the sinks. */

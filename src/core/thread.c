@@ -61,7 +61,8 @@ void cflame__thread_release_above(cflame__thread_t *t, uint32_t keep) {
   }
 }
 
-cflame__thread_t *cflame__thread_new(void) {
+/* A state with its root frame, listed nowhere yet. */
+static cflame__thread_t *thread_alloc(void) {
   cflame__thread_t *t = calloc(1, sizeof *t);
   if (!t)
     return NULL;
@@ -78,6 +79,13 @@ cflame__thread_t *cflame__thread_new(void) {
   t->stack[0].serial = CFLAME__SERIAL_NONE;
   t->stack[0].sp = UINTPTR_MAX;
   t->top = &t->stack[0];
+  return t;
+}
+
+cflame__thread_t *cflame__thread_new(void) {
+  cflame__thread_t *t = thread_alloc();
+  if (!t)
+    return NULL;
   /* Serials are unique per thread, so a token ended on the wrong thread is
    * (almost always) recognised as foreign. */
   if (!cflame__plat_is_main_thread())
@@ -91,6 +99,29 @@ cflame__thread_t *cflame__thread_new(void) {
   pthread_mutex_unlock(&cflame__threads_lock);
   fetch_add(&cflame__counters.threads, 1);
   return t;
+}
+
+cflame__thread_t *cflame__thread_scratch(void) {
+  cflame__thread_t *t = thread_alloc();
+  if (!t)
+    return NULL;
+  uint64_t live = ld_relaxed(&cflame__live);
+  t->serial = UINT64_C(0x7fffff) << 40;
+  t->tree = live >> 16;
+  t->slow_tag = ld_relaxed(&cflame__rec_on) ||
+                        ld_relaxed(&cflame__clock_mode) != CFLAME__CLOCK_TSC
+                    ? CFLAME__SERIAL_NONE
+                    : 0;
+  t->start = t->last = cflame__now();
+  t->session = live;
+  return t;
+}
+
+void cflame__thread_scratch_free(cflame__thread_t *t) {
+  for (int k = 0; k < CFLAME__CHUNKS; k++)
+    free(t->chunks[k]);
+  free(t->ctab);
+  free(t);
 }
 
 /* A fresh tree and stack for session `tree`. No sink reads t meanwhile:

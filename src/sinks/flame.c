@@ -49,6 +49,28 @@ static void thread_done(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
   free(ft);
 }
 
+/* t's node self ticks, from node 0 up to n: with cflame's own cost taken
+ * out (the compensate option), else as recorded; NULL for "as recorded". */
+static const uint64_t *own_ticks(flame_t *f, const cflame_thread_t *t,
+                                 uint32_t n) {
+  if (!f->opts.compensate || n == 0)
+    return NULL;
+  if (n > f->own_cap) {
+    uint64_t *p = realloc(f->own, n * sizeof *p);
+    if (!p)
+      return NULL; /* out of memory: this flush as recorded */
+    f->own = p;
+    f->own_cap = n;
+  }
+  return cflame_thread_own_ticks(t, f->own, n) == (int)n ? f->own : NULL;
+}
+
+static uint64_t self_of(const uint64_t *own, const cflame_node_t *node) {
+  if (own)
+    return own[node->index];
+  return (int64_t)node->self_ticks < 0 ? 0 : node->self_ticks;
+}
+
 /* A sink installed while threads already record counts from now on. */
 typedef struct visit_s {
   flame_t *f;
@@ -64,10 +86,11 @@ static int baseline(void *ctx, const cflame_thread_t *t) {
   fthread_t *ft = fthread(t, v->g);
   if (!ft || fthread_room(ft, n) != 0)
     return 0;
+  const uint64_t *own = own_ticks(v->f, t, n);
   for (uint32_t i = 0; i < n; i++) {
     cflame_node_t node;
     if (cflame_thread_node(t, i, &node) == 0)
-      ft->base[i] = ft->flushed[i] = node.self_ticks;
+      ft->base[i] = ft->flushed[i] = self_of(own, &node);
   }
   return 0;
 }
@@ -127,15 +150,14 @@ static void collect(visit_t *v, const cflame_thread_t *t, fthread_t *ft,
     return;
   }
   cflame__flame_text_check(f, t, ft);
+  const uint64_t *own = own_ticks(f, t, n);
   for (uint32_t i = 0; i < n; i++) {
     cflame_node_t node;
     if (cflame_thread_node(t, i, &node) != 0)
       break;
     /* Ticks kept, converted at both ends with today's rate: a refined
      * rate never makes a grown stack look smaller. */
-    uint64_t self = node.self_ticks, ns;
-    if ((int64_t)self < 0) /* TSC skew between cores: see stack.c */
-      self = 0;
+    uint64_t self = self_of(own, &node), ns;
     if (cumulative)
       ns = self > ft->base[i] ? cflame_sink_ticks_ns(self) -
                                     cflame_sink_ticks_ns(ft->base[i])
@@ -236,6 +258,7 @@ static int flush(void *ud, cflame_guard_t *g) {
 /* --- lifecycle ------------------------------------------------------------------ */
 
 static void flame_free(flame_t *f) {
+  free(f->own);
   cflame__batch_free(&f->batch);
   cflame__batch_free(&f->retired);
   cflame__flame_frames_free(f);

@@ -68,6 +68,8 @@ typedef struct flame_s {
   batch_t retired;      /* aggregate rewrite: exited threads' totals */
   int64_t rewrite_at;   /* offset where a rewritten file starts, or -1 */
   uint64_t lines;       /* lines written, not yet in the counters */
+  uint64_t *own;        /* compensate: one thread's own ticks per node */
+  uint32_t own_cap;
   frame_t *frames;      /* frame text per site id, built once */
   size_t nframes;
 } flame_t;

@@ -2,62 +2,11 @@
  * trees through the public sink interface and the encoder in src/support.
  * Values per stack are the node's enter count and self time, the numbers
  * the flame sink writes as folded text. */
-#include "builtin.h"
-#include "cflame/sink.h"
-#include "platform.h"
-#include "pprof_enc.h"
-#include "report.h"
+#include "pprof.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Per node of a thread's tree: where its stack starts, and the totals the
- * next profile counts from (at attach; after each flush to a stream). */
-typedef struct pnode_s {
-  uint64_t from_ticks, from_en; /* counted from; self in ticks */
-  uint64_t loc; /* location id of the node's frame; 0 for the root */
-  uint32_t parent;
-} pnode_t;
-
-typedef struct pthr_s {
-  pnode_t *n;
-  size_t cap;
-  uint32_t known; /* nodes whose parent and loc are set */
-} pthr_t;
-
-/* Samples of exited threads, kept for every rewrite of a regular file. */
-typedef struct retired_s {
-  uint64_t *locs; /* every sample's location ids, back to back */
-  size_t nlocs, locs_cap;
-  struct rsample_s {
-    size_t off;
-    uint32_t n, label;
-    uint64_t calls, wall;
-  } * s;
-  size_t ns, s_cap;
-  char **labels;
-  size_t nlabels, labels_cap;
-} retired_t;
-
-typedef struct pprof_s {
-  cflame_pprof_opts_t opts;
-  cflame__pprof_t *enc;
-  int fd, own_fd;
-  int64_t rewrite_at; /* offset where a rewritten file starts, or -1 */
-  uint64_t clock0;    /* sink clock at attach */
-  uint64_t epoch0;    /* CLOCK_REALTIME at attach */
-  uint64_t last;      /* sink clock at the previous flush */
-  uint64_t *site_loc; /* location id per site id (0: not yet) */
-  size_t nsite_loc;
-  uint64_t trunc_loc; /* location of the [truncated] frame */
-  char *text;         /* scratch: one function name */
-  size_t text_cap;
-  uint64_t *stack; /* scratch: one sample's location ids */
-  size_t stack_cap;
-  retired_t retired;
-  int oom; /* something was dropped in this flush */
-} pprof_t;
 
 /* Room for `need` items of `size` bytes in *a (new ones zero). */
 static int grow(void **a, size_t *cap, size_t need, size_t size) {
@@ -169,6 +118,24 @@ static void thread_done(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
   free(pt);
 }
 
+/* t's node self ticks with cflame's own cost taken out (malloc'd), or NULL:
+ * as recorded (compensate off, or out of memory). */
+static uint64_t *own_of(const pprof_t *p, const cflame_thread_t *t,
+                        uint32_t n) {
+  uint64_t *own = p->opts.compensate && n ? malloc(n * sizeof *own) : NULL;
+  if (own && cflame_thread_own_ticks(t, own, n) != (int)n) {
+    free(own);
+    own = NULL;
+  }
+  return own;
+}
+
+static uint64_t self_of(const uint64_t *own, const cflame_node_t *node) {
+  if (own)
+    return own[node->index];
+  return (int64_t)node->self_ticks < 0 ? 0 : node->self_ticks;
+}
+
 typedef struct visit_s {
   pprof_t *p;
   cflame_guard_t *g;
@@ -181,13 +148,15 @@ static int baseline(void *ctx, const cflame_thread_t *t) {
   uint32_t n = cflame_thread_nodes(t);
   if (!pt || pthr_learn(v->p, t, pt, n) != 0)
     return 0; /* learnt again at the next flush, counted from 0 */
+  uint64_t *own = own_of(v->p, t, n);
   for (uint32_t i = 0; i < n; i++) {
     cflame_node_t node;
     if (cflame_thread_node(t, i, &node) == 0) {
-      pt->n[i].from_ticks = node.self_ticks;
+      pt->n[i].from_ticks = self_of(own, &node);
       pt->n[i].from_en = node.enters;
     }
   }
+  free(own);
   return 0;
 }
 
@@ -215,7 +184,7 @@ static int retire(retired_t *r, uint32_t label, const uint64_t *loc, uint32_t n,
   return 0;
 }
 
-static void retired_free(retired_t *r) {
+void cflame__pprof_retired_free(retired_t *r) {
   for (size_t i = 0; i < r->nlabels; i++)
     free(r->labels[i]);
   free(r->labels);
@@ -261,12 +230,13 @@ static int collect(void *ctx, const cflame_thread_t *t) {
     label = (uint32_t)r->nlabels;
     r->labels[r->nlabels++] = copy;
   }
+  uint64_t *own = own_of(p, t, n);
   for (uint32_t i = 0; i < n; i++) {
     cflame_node_t node;
     if (cflame_thread_node(t, i, &node) != 0)
       break;
     pnode_t *pn = &pt->n[i];
-    uint64_t self = (int64_t)node.self_ticks < 0 ? 0 : node.self_ticks;
+    uint64_t self = self_of(own, &node);
     uint64_t ns = self > pn->from_ticks ? cflame_sink_ticks_ns(self) -
         cflame_sink_ticks_ns(pn->from_ticks) : 0;
     uint64_t en = node.enters > pn->from_en ? node.enters - pn->from_en : 0;
@@ -291,6 +261,7 @@ static int collect(void *ctx, const cflame_thread_t *t) {
       sample(p, p->stack, k, en, ns, info.name);
     }
   }
+  free(own);
   return 0;
 }
 
@@ -339,112 +310,9 @@ static int flush(void *ud, cflame_guard_t *g) {
   return 0;
 }
 
-/* --- lifecycle
- * ---------------------------------------------------------------------- */
 
-static void pprof_free(pprof_t *p) {
-  cflame__pprof_close(p->enc);
-  if (p->own_fd && p->fd >= 0)
-    cflame__plat_close(p->fd);
-  retired_free(&p->retired);
-  free(p->site_loc);
-  free(p->text);
-  free(p->stack);
-  free(p);
-}
-
-static int close_sink(void *ud, cflame_guard_t *g) {
-  (void)g;
-  pprof_free(ud);
-  return 0;
-}
-
-/* Nothing is buffered between flushes: the child only lets go. */
-static void forked(void *ud, cflame_guard_t *g) {
-  (void)g;
-  pprof_free(ud);
-}
-
-cflame_pprof_opts_t cflame_pprof_opts_default(void) {
-  cflame_pprof_opts_t o;
-  memset(&o, 0, sizeof o);
-  o.empty_samples = true;
-  o.module_path = true;
-  o.fields_in_frame = false;
-  return o;
-}
-
-static long fd_write(void *ctx, const void *buf, size_t len) {
-  return cflame__plat_write((int)(intptr_t)ctx, buf, len);
-}
-
-static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
-                   const cflame_pprof_opts_t *opts, cflame_guard_t **out) {
-  pprof_t *p = out ? calloc(1, sizeof *p) : NULL;
-  if (!p) {
-    if (own_fd)
-      cflame__plat_close(fd);
-    return out ? CFLAME_ENOMEM : CFLAME_EINVAL;
-  }
-  *out = NULL;
-  p->opts = opts ? *opts : cflame_pprof_opts_default();
-  p->fd = fd;
-  p->own_fd = own_fd;
-  p->rewrite_at = fd >= 0 && !fn ? cflame__plat_regular_offset(fd) : -1;
-  p->enc = fn ? cflame__pprof_open(fn, ctx)
-              : cflame__pprof_open(fd_write, (void *)(intptr_t)fd);
-  if (!p->enc) {
-    pprof_free(p);
-    return CFLAME_ENOMEM;
-  }
-  cflame_sink_t vt;
-  memset(&vt, 0, sizeof vt);
-  vt.size = sizeof vt;
-  vt.name = "pprof";
-  vt.needs =
-      CFLAME_SINK_TREES | (p->opts.fields_in_frame ? CFLAME_SINK_FIELDS : 0u);
-  vt.attach = attach;
-  vt.flush = flush;
-  vt.thread_done = thread_done;
-  vt.close = close_sink;
-  vt.forked = forked;
-  int rc = cflame_sink_install(&vt, p, out);
-  if (rc != 0)
-    pprof_free(p);
-  return rc;
-}
-
-int cflame_pprof_fd(int fd, const cflame_pprof_opts_t *opts,
-                    cflame_guard_t **out) {
-  if (fd < 0)
-    return CFLAME_EINVAL;
-  return install(NULL, NULL, fd, 0, opts, out);
-}
-
-int cflame_pprof_writer(cflame_write_fn fn, void *ctx,
-                        const cflame_pprof_opts_t *opts, cflame_guard_t **out) {
-  if (!fn)
-    return CFLAME_EINVAL;
-  return install(fn, ctx, -1, 0, opts, out);
-}
-
-/* Opens path (O_NOFOLLOW if asked) and installs a pprof sink on it. */
-int cflame__pprof_sink_open(const char *path, int nofollow,
-                            const cflame_pprof_opts_t *opts,
-                            cflame_guard_t **out) {
-  if (!path || !*path || !out)
-    return CFLAME_EINVAL;
-  int fd = cflame__plat_open_out(path, nofollow);
-  if (fd < 0) {
-    st_relaxed(&cflame__counters.last_errno, -fd);
-    cflame__report(CFLAME_FAULT_CONFIG, "cannot open %s: %s", path,
-                   strerror(-fd));
-    return CFLAME_EOPEN;
-  }
-  return install(NULL, NULL, fd, 1, opts, out);
-}
-
-int cflame_pprof_file(const char *path, const cflame_pprof_opts_t *opts,
-                      cflame_guard_t **out) {
-  return cflame__pprof_sink_open(path, 0, opts, out);
+void cflame__pprof_callbacks(cflame_sink_t *vt) {
+  vt->attach = attach;
+  vt->flush = flush;
+  vt->thread_done = thread_done;
 }

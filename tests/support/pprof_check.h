@@ -49,8 +49,8 @@ const pprof_stack_t *pprof_find(const pprof_result_t *r, const char *stack);
  * stack whose wall is 0 may be absent from the folded text (it never holds
  * a 0). Returns 0 if they agree, else -1 with the first difference in msg
  * (capacity cap). */
-/* Lets pprof_compare_folded accept walls within `rel` of each other
- * (default 0: exact). For real clocks only: two sinks dropped at different
+/* Lets pprof_compare_folded accept walls within `rel` of each other, or
+ * within 1 us (default 0: exact). For real clocks only: two sinks dropped at different
  * moments convert ticks with a rate refined in between. */
 void pprof_compare_tolerance(double rel);
 

@@ -1,0 +1,133 @@
+/* cflame's own cost per span pair, measured at the start of a session, and
+ * node self times with it taken out (the "compensate" options). Every span
+ * pair costs some nanoseconds between its two clock reads and around them;
+ * they land in the span itself (from its enter's clock read to the work,
+ * and from the work to its exit's read: "in") and in its parent (the rest
+ * of the enter and exit calls: "out"). Tiny spans called millions of times
+ * would look many times wider than they are. */
+#include "clock.h"
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t cost_in, cost_out; /* ticks per enter; sink lock */
+
+#define PAIRS 2000
+#define ROUNDS 5
+
+static cflame_callsite_t cal_parent = {"[calibration]", "", "", 0,
+                                       CFLAME_LEVEL_ERROR, NULL, 0,
+                                       CFLAME_INTEREST_UNKNOWN, {0, 0}};
+static cflame_callsite_t cal_child = {"[calibration child]", "", "", 0,
+                                      CFLAME_LEVEL_ERROR, NULL, 0,
+                                      CFLAME_INTEREST_UNKNOWN, {0, 0}};
+
+__attribute__((noinline)) static uint64_t pairs(int spans) {
+  uint64_t t0 = cflame__plat_tsc();
+  for (int i = 0; i < PAIRS; i++) {
+    if (spans) {
+      cflame_token_t tok = cflame_scope_enter(&cal_child);
+      __asm__ __volatile__("" ::: "memory");
+      cflame_scope_exit(tok);
+    } else {
+      __asm__ __volatile__("" ::: "memory");
+    }
+  }
+  return cflame__plat_tsc() - t0;
+}
+
+/* One measurement on a private thread state that no sink ever sees: the
+ * calling thread's own state is set aside meanwhile. */
+static int measure(uint64_t *in, uint64_t *out) {
+  cflame__thread_t *saved = cflame__tls;
+  cflame__thread_t *t = cflame__thread_scratch();
+  if (!t)
+    return -1;
+  cflame__tls = t;
+  int ok = 0;
+  cflame_token_t p = cflame_scope_enter(&cal_parent);
+  if (p) {
+    (void)pairs(1); /* warm: nodes, caches */
+    uint64_t child0 = 0;
+    cflame_node_t n;
+    for (uint32_t i = 0; i < cflame_thread_nodes(t); i++)
+      if (cflame_thread_node(t, i, &n) == 0 && n.depth == 2)
+        child0 = n.self_ticks;
+    uint64_t with = pairs(1), without = pairs(0), child = 0;
+    for (uint32_t i = 0; i < cflame_thread_nodes(t); i++)
+      if (cflame_thread_node(t, i, &n) == 0 && n.depth == 2)
+        child = n.self_ticks - child0;
+    cflame_scope_exit(p);
+    if (with > without && child <= with - without) {
+      *in = child / PAIRS;
+      *out = (with - without - child) / PAIRS;
+      ok = 1;
+    }
+  }
+  cflame__tls = saved;
+  cflame__thread_scratch_free(t);
+  return ok ? 0 : -1;
+}
+
+void cflame__overhead_calibrate(void) {
+  cost_in = cost_out = 0;
+  /* An injected clock is exact by contract: nothing to take out. */
+  if (ld_relaxed(&cflame__clock_mode) == CFLAME__CLOCK_USER)
+    return;
+#ifdef CFLAME_FAKE_TSC
+  return;
+#endif
+  if (!cflame__registry_register(&cal_parent) ||
+      !cflame__registry_register(&cal_child))
+    return;
+  /* Whatever the filter says, these two are measured. */
+  st_relaxed(&cal_parent.interest_, CFLAME_INTEREST_ON);
+  st_relaxed(&cal_child.interest_, CFLAME_INTEREST_ON);
+  uint64_t best_in = UINT64_MAX, best_out = UINT64_MAX;
+  for (int r = 0; r < ROUNDS; r++) {
+    uint64_t in, out;
+    if (measure(&in, &out) == 0) {
+      if (in < best_in)
+        best_in = in;
+      if (out < best_out)
+        best_out = out;
+    }
+  }
+  if (best_in != UINT64_MAX) {
+    cost_in = best_in;
+    cost_out = best_out;
+  }
+}
+
+void cflame_sink_overhead(uint64_t *in_ticks, uint64_t *out_ticks) {
+  if (in_ticks)
+    *in_ticks = ld_relaxed(&cost_in);
+  if (out_ticks)
+    *out_ticks = ld_relaxed(&cost_out);
+}
+
+int cflame_thread_own_ticks(const cflame_thread_t *t, uint64_t *out,
+                            uint32_t n) {
+  uint32_t have = cflame_thread_nodes(t);
+  if (!out)
+    return -1;
+  if (have > n) /* nodes added meanwhile: the first n, whole */
+    have = n;
+  uint64_t in = ld_relaxed(&cost_in), cost = ld_relaxed(&cost_out);
+  cflame_node_t node;
+  for (uint32_t i = 0; i < have; i++) {
+    out[i] = 0;
+    if (cflame_thread_node(t, i, &node) == 0)
+      out[i] = (int64_t)node.self_ticks < 0 ? 0 : node.self_ticks;
+  }
+  /* A node's children's enters cost it `out` each; its own, `in` each. */
+  for (uint32_t i = 1; i < have; i++) {
+    if (cflame_thread_node(t, i, &node) != 0)
+      continue;
+    uint64_t own = in * node.enters, up = cost * node.enters;
+    out[i] = out[i] > own ? out[i] - own : 0;
+    out[node.parent] = out[node.parent] > up ? out[node.parent] - up : 0;
+  }
+  return (int)have;
+}
