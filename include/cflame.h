@@ -363,8 +363,9 @@ typedef struct cflame_flame_opts_s {
   bool module_path;         /* default true: frames read "target::name" */
   bool file_and_line;       /* default false: frames end in ":file.c:12" */
   bool fields_in_frame;     /* default false: frames read "name{k=v, k2=v2}" */
-  bool compensate;          /* default true: subtract cflame's own measured
-                               cost per span pair where it lands (see
+  bool compensate;          /* default false: subtract cflame's own cost
+                               per span pair, measured at the session's
+                               start, where it lands (aggregate mode; see
                                README "Own cost"); no effect with an
                                injected clock */
   size_t buffer_size;       /* writer buffer in bytes, default 64 KiB */
@@ -406,7 +407,7 @@ typedef struct cflame_pprof_opts_s {
                             with no frames (the thread label only) */
   bool module_path;      /* default true: functions read "target::name" */
   bool fields_in_frame;  /* default false: functions read "name{k=v}" */
-  bool compensate;       /* default true: cflame's own cost per span pair
+  bool compensate;       /* default false: cflame's own cost per span pair
                             taken out of `wall`, as in the flame sink */
   uint64_t reserved_[4]; /* zero: room to grow */
 } cflame_pprof_opts_t;

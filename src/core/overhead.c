@@ -16,10 +16,10 @@ static uint64_t cost_in, cost_out; /* ticks per enter; sink lock */
 #define PAIRS 2000
 #define ROUNDS 5
 
-static cflame_callsite_t cal_parent = {"[calibration]", "", "", 0,
+static cflame_callsite_t cal_parent = {"[calibration]", "", "overhead.c", 0,
                                        CFLAME_LEVEL_ERROR, NULL, 0,
                                        CFLAME_INTEREST_UNKNOWN, {0, 0}};
-static cflame_callsite_t cal_child = {"[calibration child]", "", "", 0,
+static cflame_callsite_t cal_child = {"[calibration child]", "", "overhead.c", 0,
                                       CFLAME_LEVEL_ERROR, NULL, 0,
                                       CFLAME_INTEREST_UNKNOWN, {0, 0}};
 

@@ -289,7 +289,7 @@ cflame_flame_opts_t cflame_flame_opts_default(void) {
   o.module_path = true;
   o.file_and_line = false;
   o.fields_in_frame = false;
-  o.compensate = true;
+  o.compensate = false;
   o.buffer_size = 64 * 1024;
   o.stream_records = 4096;
   return o;

@@ -34,7 +34,7 @@ cflame_pprof_opts_t cflame_pprof_opts_default(void) {
   o.empty_samples = true;
   o.module_path = true;
   o.fields_in_frame = false;
-  o.compensate = true;
+  o.compensate = false;
   return o;
 }
 
