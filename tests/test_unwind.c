@@ -199,10 +199,15 @@ static void test_unwind_protected_call_loop(void **state) {
 
 static sigjmp_buf senv;
 
+/* Registered before the handler first runs: a callsite's first use
+ * allocates, which a signal handler must not. */
+static cflame_callsite_t handler_cs = {"handler", NULL, __FILE__, __LINE__,
+                                       CFLAME_LEVEL_INFO, NULL, 0,
+                                       CFLAME_INTEREST_UNKNOWN, {0, 0}};
+
 static void jumping_handler(int sig) {
   (void)sig;
-  CFLAME_SPAN(t, "handler");
-  (void)t; /* never ended: the jump leaves it */
+  (void)cflame_scope_enter(&handler_cs); /* never exited: the jump */
   tclock_ns += 4;
   siglongjmp(senv, 1);
 }
@@ -228,6 +233,7 @@ static void test_unwind_longjmp_out_of_signal_handler(void **state) {
   sigemptyset(&sa.sa_mask);
   assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
   install(0);
+  (void)cflame_callsite_register(&handler_cs);
   signal_rounds();
   after();
   char *got = drop_sums();
@@ -243,11 +249,15 @@ static void test_unwind_longjmp_out_of_signal_handler(void **state) {
  * span looks shallower than the interrupted frames, yet closes none. */
 static char low_stack[256 * 1024] __attribute__((aligned(64)));
 
+static cflame_callsite_t alt_cs = {"alt_handler", NULL, __FILE__, __LINE__,
+                                   CFLAME_LEVEL_INFO, NULL, 0,
+                                   CFLAME_INTEREST_UNKNOWN, {0, 0}};
+
 static void alt_handler(int sig) {
   (void)sig;
-  CFLAME_SPAN(t, "alt_handler");
+  cflame_token_t t = cflame_scope_enter(&alt_cs);
   tclock_ns += 3;
-  CFLAME_SPAN_END(t);
+  cflame_scope_exit(t);
 }
 
 __attribute__((noinline)) static void on_low_stack(void) {
@@ -284,6 +294,7 @@ static void test_unwind_alternate_signal_stack_heals_nothing(void **state) {
   sigemptyset(&sa.sa_mask);
   assert_int_equal(sigaction(SIGUSR2, &sa, &old), 0);
   install(0);
+  (void)cflame_callsite_register(&alt_cs); /* not in the handler */
   uint64_t before = unwound();
   pthread_attr_t at;
   pthread_attr_init(&at);

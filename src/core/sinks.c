@@ -34,7 +34,7 @@ void cflame__sinks_publish(int fresh) {
     if (fresh || ld_relaxed(&cflame__live) == 0) {
       sessions++;
       epoch = 0;
-      cflame__session_t0 = cflame__now();
+      st_relaxed(&cflame__session_t0, cflame__now());
     } else {
       epoch = (epoch + 1) & 0xffffu;
     }
@@ -88,7 +88,7 @@ void cflame__sinks_drain(cflame__thread_t *t) {
   uint64_t head = ld_acquire(&t->head);
   if (sinks && t->tail != head) {
     cflame__clock_calibrate();
-    uint64_t t0 = cflame__clock_to_ns(cflame__session_t0);
+    uint64_t t0 = cflame__clock_to_ns(ld_relaxed(&cflame__session_t0));
     for (uint64_t i = t->tail; i < head;) {
       /* Up to the ring's end, then from its start. */
       size_t at = (size_t)(i & t->ring_mask);

@@ -146,7 +146,8 @@ static void tree_reset(cflame__thread_t *t, uint64_t tree) {
    * event, installing a sink, a span), but not before the session. */
   uint64_t now = cflame__now(), start = now;
   if (t->born_clock == ld_relaxed(&cflame__clock_gen)) {
-    start = t->born > cflame__session_t0 ? t->born : cflame__session_t0;
+    uint64_t t0 = ld_relaxed(&cflame__session_t0);
+    start = t->born > t0 ? t->born : t0;
     if (start > now) /* another thread's clock (an injected one) */
       start = now;
   }
@@ -358,7 +359,7 @@ void cflame_thread_info(const cflame_thread_t *t, cflame_thread_info_t *out) {
   out->name = cflame__thread_label(t, buf);
   out->number = t->number;
   out->exited = t->dead != 0;
-  uint64_t t0 = cflame__clock_to_ns(cflame__session_t0);
+  uint64_t t0 = cflame__clock_to_ns(ld_relaxed(&cflame__session_t0));
   uint64_t s = cflame__clock_to_ns(t->start);
   out->start_ns = s > t0 ? s - t0 : 0;
 }
