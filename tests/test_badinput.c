@@ -176,7 +176,11 @@ static void test_badinput_misuse_of_tokens(void **state) {
   cflame_scope_exit(UINT64_MAX);
   cflame_scope_exit((uint64_t)1 << 63);
   CFLAME_SPAN(a, "a");
+  /* A NULL callsite, with a sink and a stack that has no child yet (and
+   * again once it has one): rejected on every path, nothing charged. */
+  assert_int_equal(cflame_scope_enter(NULL), 0);
   CFLAME_SPAN(b, "b");
+  assert_int_equal(cflame_scope_enter(NULL), 0);
   tclock_ns += 1;
   CFLAME_SPAN_END(a); /* out of order */
   CFLAME_SPAN_END(a); /* twice */

@@ -293,11 +293,14 @@ static inline void cflame__record(cflame__thread_t *t, uint32_t kind,
 
 /* Charges the time since the thread's previous event to node n. */
 static inline void cflame__charge(cflame__thread_t *t, cflame__node_t *n,
-                          uint64_t now) {
-  if (cflame_unlikely(now < t->last)) /* a user clock that went back */
-    now = t->last;
-  st_relaxed(&n->self, n->self + (now - t->last));
-  t->last = now;
+                                  uint64_t now) {
+  /* t->last read once: a signal handler's span in between must not make
+   * the slice negative. */
+  uint64_t last = ld_relaxed(&t->last);
+  if (cflame_unlikely(now < last)) /* a user clock that went back */
+    now = last;
+  st_relaxed(&n->self, n->self + (now - last));
+  st_relaxed(&t->last, now);
 }
 
 /* A signal handler that interrupts a slow path on its own thread must not

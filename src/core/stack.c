@@ -109,8 +109,10 @@ cflame__node_t *cflame__stack_child(cflame__thread_t *t, cflame__node_t *parent,
   }
   /* A child with its parent's callsite (recursion) is never cached: its
    * enters take enter_miss, which tells recursion from a stale frame of a
-   * jumped-over activation at the same stack depth. */
-  if (c->cs && c->cs == parent->cs)
+   * jumped-over activation at the same stack depth. Nor are field variants
+   * and [truncated] (no callsite): only slow paths enter them, and a
+   * NULL callsite must never match a cache. */
+  if (!c->cs || c->cs == parent->cs)
     return c;
   cflame__node_t *last = parent->cache;
   if (last != &cflame__no_child)
@@ -161,8 +163,10 @@ cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
   cflame__charge(t, cur, now);
   cflame_token_t tok = 0;
   cflame__node_t *child = cflame__stack_child(t, cur, cs, id);
-  if (child) /* else out of memory: the span is simply not recorded */
+  if (child)
     tok = push(t, child, 0, now, sp);
+  else /* out of memory: not recorded, counted */
+    fetch_add(&cflame__counters.faults[CFLAME_FAULT_DROPPED], 1);
   cflame__busy_leave(t);
   return tok;
 }
@@ -327,7 +331,7 @@ enter_miss(cflame_callsite_t *cs, cflame__thread_t *t, uint64_t now,
   if (cflame__stale(top, sp, cs)) /* frames jumped over: heal there */
     return enter_slow(t, cs, now, sp);
   if (child->cs != cs) {
-    uint32_t id = ld_relaxed(&cs->id_);
+    uint32_t id = cs ? ld_relaxed(&cs->id_) : 0;
     const cflame__ctab_t *e = cflame__ctab_at(t->ctab, cur, id);
     if (e->parent != cur || e->id != id || !id || e->child->cs != cs)
       return enter_slow(t, cs, now, sp);

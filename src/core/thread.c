@@ -21,8 +21,11 @@ static uint32_t thread_numbers; /* last "thread-N" handed out */
 
 /* What a node's child cache holds before its first child: its callsite is
  * NULL, which no span passes, so the fast path needs no NULL check. */
-cflame__node_t cflame__no_child = {.cache = &cflame__no_child,
-                                   .hint = &cflame__no_child};
+/* Its callsite is itself: no span passes that, not even a NULL callsite. */
+cflame__node_t cflame__no_child = {
+    .cs = (const cflame_callsite_t *)(const void *)&cflame__no_child,
+    .cache = &cflame__no_child,
+    .hint = &cflame__no_child};
 #define no_child cflame__no_child
 
 cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
@@ -129,18 +132,15 @@ void cflame__thread_scratch_free(cflame__thread_t *t) {
  * live session cannot change without the sink lock. */
 static void tree_reset(cflame__thread_t *t, uint64_t tree) {
   cflame__thread_release_above(t, 0);
-  for (int k = 1; k < CFLAME__CHUNKS; k++) {
-    free(t->chunks[k]);
-    t->chunks[k] = NULL;
-  }
+  /* The node chunks are kept and reused: a session's start allocates and
+   * frees nothing, so a span in a signal handler that starts one cannot
+   * deadlock in malloc. */
   t->nnodes = 0;
   memset(t->ctab, 0, ((size_t)1 << CFLAME__CTAB_BITS) * sizeof *t->ctab);
   cflame__node_add(t, NULL, NULL, CFLAME_SITE_ROOT);
   t->top = &t->stack[0];
   t->overflow = 0;
-  free(t->ring);
-  t->ring = NULL;
-  t->head = t->tail = t->tail_seen = 0;
+  t->head = t->tail = t->tail_seen = 0; /* the ring is kept, if any */
   t->stream = 0;
   /* The thread's clock starts at its first cflame call (naming it, an
    * event, installing a sink, a span), but not before the session. */
@@ -165,6 +165,11 @@ int cflame__thread_begin(cflame__thread_t *t, uint64_t live) {
     tree_reset(t, live >> 16);
   int was = t->stream;
   int rec = ld_relaxed(&cflame__rec_on);
+  if (rec && t->ring && t->ring_mask + 1 != ld_relaxed(&cflame__rec_ring) &&
+      fresh) {
+    free(t->ring); /* another size asked for; nothing of it is pending */
+    t->ring = NULL;
+  }
   if (rec && !t->ring) {
     size_t n = ld_relaxed(&cflame__rec_ring);
     t->ring = malloc(n * sizeof *t->ring);
