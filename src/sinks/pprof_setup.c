@@ -1,6 +1,7 @@
 /* The pprof sink's setup and teardown: installing it on a file, an fd or a
  * write callback, and letting it go at drop or in a fork child. */
 #include "pprof.h"
+#include "writer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,16 +95,10 @@ int cflame_pprof_writer(cflame_write_fn fn, void *ctx,
 int cflame__pprof_sink_open(const char *path, int nofollow,
                             const cflame_pprof_opts_t *opts,
                             cflame_guard_t **out) {
-  if (!path || !*path || !out)
+  if (!out)
     return CFLAME_EINVAL;
-  int fd = cflame__plat_open_out(path, nofollow);
-  if (fd < 0) {
-    st_relaxed(&cflame__counters.last_errno, -fd);
-    cflame__report(CFLAME_FAULT_CONFIG, "cannot open %s: %s", path,
-                   strerror(-fd));
-    return CFLAME_EOPEN;
-  }
-  return install(NULL, NULL, fd, 1, opts, out);
+  int fd = cflame__writer_open_path(path, nofollow);
+  return fd < 0 ? fd : install(NULL, NULL, fd, 1, opts, out);
 }
 
 int cflame_pprof_file(const char *path, const cflame_pprof_opts_t *opts,

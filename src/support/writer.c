@@ -156,3 +156,16 @@ void cflame__writer_discard(cflame__writer_t *w) {
   w->err = 0;
   (void)cflame__writer_close(w); /* nothing left to flush: frees, closes */
 }
+
+int cflame__writer_open_path(const char *path, int nofollow) {
+  if (!path || !*path)
+    return CFLAME_EINVAL;
+  int fd = cflame__plat_open_out(path, nofollow);
+  if (fd < 0) {
+    st_relaxed(&cflame__counters.last_errno, -fd);
+    cflame__report(CFLAME_FAULT_CONFIG, "cannot open %s: %s", path,
+                   strerror(-fd));
+    return CFLAME_EOPEN;
+  }
+  return fd;
+}

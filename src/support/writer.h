@@ -15,6 +15,9 @@ typedef struct cflame__writer_s {
   int err;      /* first errno since the last flush, 0 if none */
 } cflame__writer_t;
 
+/* Opens path for an output (see cflame__plat_open_out): an fd, or
+ * CFLAME_EINVAL / CFLAME_EOPEN with the errno recorded and reported. */
+int cflame__writer_open_path(const char *path, int nofollow);
 /* Sets up a writer around fn/ctx (fn NULL: write to fd). */
 int cflame__writer_open(cflame__writer_t *w, cflame_write_fn fn, void *ctx,
                         int fd, int own_fd, size_t cap);
