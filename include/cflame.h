@@ -111,7 +111,7 @@ typedef struct cflame_callsite_s {
   const char *function; /* __func__, or NULL */
   uint32_t id_;         /* internal: registry id, 0 until first use */
   uint32_t interest_;   /* internal: CFLAME_INTEREST_* */
-  void *reserved_[2];   /* internal: zero */
+  void *reserved_[2];   /* internal: zero ([0]: entered once) */
 } cflame_callsite_t;
 
 /* Registers cs (once; any thread) and returns its interest:

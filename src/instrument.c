@@ -327,7 +327,7 @@ enter_slow(const void *fn, const void *caller, uintptr_t sp) {
   f->tok = 0;
   top_ = f;
   if (ld_relaxed(&cs->interest_) == CFLAME_INTEREST_ON)
-    f->tok = cflame__stack_enter_at(cs, sp);
+    f->tok = cflame__stack_enter_at(cs, sp, 0);
 }
 
 HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
@@ -352,7 +352,7 @@ HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
    * position (a span macro inside the function enters from there), not
    * the hook's, whose frame size differs from path to path. */
   if (ld_relaxed(&cs->interest_) == CFLAME_INTEREST_ON)
-    f->tok = cflame__stack_enter_at(cs, sp);
+    f->tok = cflame__stack_enter_at(cs, sp, 0);
 }
 
 HOOK void __cyg_profile_func_exit(void *fn, void *caller) {

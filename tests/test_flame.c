@@ -332,7 +332,9 @@ static void test_flame_spans_without_sink_are_noops(void **state) {
   assert_string_equal(memout_str(&out), "");
 }
 
-static void recurse(int n) {
+/* Not inlined into itself: see README "longjmp, exceptions, coroutines,
+ * fibers" for what healing does the first time an inlined recursion runs. */
+__attribute__((noinline)) static void recurse(int n) {
   CFLAME_SPAN(s, "r");
   tclock_ns += 1;
   if (n > 1)

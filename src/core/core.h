@@ -41,6 +41,11 @@ typedef struct cflame__frame_s {
   uint64_t serial; /* token of the span that pushed this frame */
   uintptr_t sp;    /* C stack position of the enter (its caller's CFA);
                       the root's is UINTPTR_MAX */
+  uintptr_t ra;    /* where in the caller the enter returns to: two enters
+                      of one callsite at one position differ here if they
+                      are inlined copies (recursion). 0: matches any (a
+                      callsite's first enter, which compilers often make
+                      from a duplicated call) */
 } cflame__frame_t;
 
 /* The C stack position of the calling cflame API function's caller: its
@@ -49,6 +54,8 @@ typedef struct cflame__frame_s {
  * a frame still on cflame's stack means that frame was jumped over
  * (longjmp, an exception through C). */
 #define CFLAME__CALLER_SP() ((uintptr_t)__builtin_dwarf_cfa())
+/* The return address into the caller of the calling API function. */
+#define CFLAME__CALLER_RA() ((uintptr_t)__builtin_return_address(0))
 
 /* One enter/exit in the per-thread ring (see cflame_record_t). */
 typedef struct cflame__rec_s {
@@ -330,22 +337,24 @@ cflame__node_t *cflame__stack_child(cflame__thread_t *t, cflame__node_t *parent,
  * guard included). */
 cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
                                      const cflame_callsite_t *cs, uint32_t id,
-                                     uint64_t now, uintptr_t sp);
+                                     uint64_t now, uintptr_t sp, uintptr_t ra);
 /* Does entering cs from C stack position sp show that frames on top were
  * jumped over? Deeper frames are; so is an open frame of cs itself at the
  * same depth. */
 static inline int cflame__stale(const cflame__frame_t *top, uintptr_t sp,
-                                const cflame_callsite_t *cs) {
-  return sp > top->sp || (sp == top->sp && cs && top->node->cs == cs);
+                                uintptr_t ra, const cflame_callsite_t *cs) {
+  return sp > top->sp || (sp == top->sp && cs && top->node->cs == cs && ra &&
+                          (top->ra == ra || top->ra == 0));
 }
 /* Closes the frames of t that entering cs from sp shows were jumped over
  * (see cflame__stale; cs may be NULL), at `now`; not when running on an
  * alternate signal stack. */
-void cflame__stack_heal(cflame__thread_t *t, uintptr_t sp,
+void cflame__stack_heal(cflame__thread_t *t, uintptr_t sp, uintptr_t ra,
                         const cflame_callsite_t *cs, uint64_t now);
 /* Enters callsite cs from C stack position sp through the general path
  * (for entry points other than cflame_scope_enter). */
-cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp);
+cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp,
+                                     uintptr_t ra);
 int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle,
                              uintptr_t sp);
 int cflame__stack_exit_handle(uint64_t handle);

@@ -28,9 +28,9 @@ static uint32_t variant(cflame__thread_t *t, uint32_t base, const char *fields,
 
 cflame_token_t cflame_scope_enter_f(cflame_callsite_t *cs,
                                     const cflame_field_t *f, size_t n) {
-  uintptr_t sp = CFLAME__CALLER_SP();
+  uintptr_t sp = CFLAME__CALLER_SP(), ra = CFLAME__CALLER_RA();
   if (!ld_relaxed(&cflame__want_fields) || !f || n == 0)
-    return cflame__stack_enter_at(cs, sp);
+    return cflame__stack_enter_at(cs, sp, ra);
   cflame__thread_t *t = cflame__thread_recording();
   if (!t || !cs)
     return 0;
@@ -40,7 +40,7 @@ cflame_token_t cflame_scope_enter_f(cflame_callsite_t *cs,
   char text[CFLAME__FIELDS_MAX];
   size_t len = cflame__fields_format(text, sizeof text, f, n);
   return cflame__stack_enter_id(t, NULL, variant(t, id, text, len),
-                                cflame__now(), sp);
+                                cflame__now(), sp, ra);
 }
 
 void cflame_scope_record(cflame_token_t tok, const cflame_field_t *f,

@@ -49,13 +49,13 @@ size_t cflame_event_context(char *out, size_t cap) {
 
 cflame_token_t cflame_scope_enter_dynamic(const char *name, const char *target,
                                           int level) {
-  uintptr_t sp = CFLAME__CALLER_SP();
+  uintptr_t sp = CFLAME__CALLER_SP(), ra = CFLAME__CALLER_RA();
   if (!ld_relaxed(&cflame__live) || level < CFLAME_MAX_LEVEL)
     return 0;
   cflame_callsite_t *cs = cflame__registry_dynamic(name, target, level);
   if (!cs || cflame_callsite_register(cs) != CFLAME_INTEREST_ON)
     return 0;
-  return cflame__stack_enter_at(cs, sp);
+  return cflame__stack_enter_at(cs, sp, ra);
 }
 
 int cflame_thread_name(const char *name) {

@@ -128,7 +128,8 @@ cflame__node_t *cflame__stack_child(cflame__thread_t *t, cflame__node_t *parent,
  * at most down to the tree's cap, so a frame is only accepted with room for
  * that many more slots below it. */
 static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
-                           uint64_t tag, uint64_t now, uintptr_t sp) {
+                           uint64_t tag, uint64_t now, uintptr_t sp,
+                           uintptr_t ra) {
   uint32_t d = cflame__depth(t);
   uint64_t serial = ++t->serial;
   if (d + 1 + (CFLAME_MAX_DEPTH - node->depth) >= CFLAME__SLOTS) {
@@ -145,6 +146,7 @@ static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
   /* A registry span's frame is managed by hand (entered and exited from
    * anywhere): frames below it are never taken for jumped over. */
   t->stack[d + 1].sp = tag & CFLAME__SERIAL_REG ? UINTPTR_MAX : sp;
+  t->stack[d + 1].ra = ra;
   t->top = &t->stack[d + 1];
   if (t->stream)
     cflame__record(t, CFLAME_RECORD_ENTER, node->index, now);
@@ -154,17 +156,25 @@ static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
 /* Enters site `id` under the current top (cs NULL for field variants). */
 cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
                                      const cflame_callsite_t *cs, uint32_t id,
-                                     uint64_t now, uintptr_t sp) {
+                                     uint64_t now, uintptr_t sp,
+                                     uintptr_t ra) {
   if (!cflame__busy_enter(t))
     return 0;
-  if (cflame_unlikely(cflame__stale(t->top, sp, cs)))
-    cflame__stack_heal(t, sp, cs, now);
+  if (cflame_unlikely(cflame__stale(t->top, sp, ra, cs)))
+    cflame__stack_heal(t, sp, ra, cs, now);
   cflame__node_t *cur = t->top->node;
   cflame__charge(t, cur, now);
   cflame_token_t tok = 0;
   cflame__node_t *child = cflame__stack_child(t, cur, cs, id);
+  /* A callsite's very first enter often comes from another call
+   * instruction than the later ones (the compiler duplicates the call on
+   * the macro's registration path): its return address matches any. */
+  if (cs && !ld_relaxed(&((cflame_callsite_t *)cs)->reserved_[0])) {
+    st_relaxed(&((cflame_callsite_t *)cs)->reserved_[0], (void *)1);
+    ra = 0;
+  }
   if (child)
-    tok = push(t, child, 0, now, sp);
+    tok = push(t, child, 0, now, sp, ra);
   else /* out of memory: not recorded, counted */
     fetch_add(&cflame__counters.faults[CFLAME_FAULT_DROPPED], 1);
   cflame__busy_leave(t);
@@ -173,21 +183,22 @@ cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
 
 __attribute__((noinline)) static cflame_token_t
 enter_slow(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now,
-           uintptr_t sp) {
+           uintptr_t sp, uintptr_t ra) {
   if (!cs)
     return 0;
   fetch_add(&cflame__counters.slow_enters, 1);
   uint32_t id = cflame__registry_register(cs);
   if (!id || ld_relaxed(&cs->interest_) != CFLAME_INTEREST_ON)
     return 0;
-  return cflame__stack_enter_id(t, cs, id, now, sp);
+  return cflame__stack_enter_id(t, cs, id, now, sp, ra);
 }
 
-static cflame_token_t enter_setup(cflame_callsite_t *cs, uintptr_t sp) {
+static cflame_token_t enter_setup(cflame_callsite_t *cs, uintptr_t sp,
+                                  uintptr_t ra) {
   if (!cs)
     return 0;
   cflame__thread_t *t = cflame__thread_recording();
-  return t ? enter_slow(t, cs, cflame__now(), sp) : 0;
+  return t ? enter_slow(t, cs, cflame__now(), sp, ra) : 0;
 }
 
 /* Pops frames down to index i - 1 (the frame at i is the one exited). */
@@ -257,7 +268,7 @@ int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle,
     return -1;
   uint64_t now = cflame__now();
   if (sp > t->top->sp)
-    cflame__stack_heal(t, sp, NULL, now);
+    cflame__stack_heal(t, sp, 0, NULL, now);
   cflame__charge(t, t->top->node, now);
   cflame__node_t *node = t->stack[0].node;
   for (size_t i = 0; i < n && node; i++) {
@@ -266,7 +277,7 @@ int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle,
   }
   cflame_token_t tok =
       node ? push(t, node, CFLAME__SERIAL_NONE | CFLAME__SERIAL_REG | handle,
-                  now, sp)
+                  now, sp, 0)
            : 0;
   cflame__busy_leave(t);
   if (!tok)
@@ -295,24 +306,25 @@ int cflame__stack_exit_handle(uint64_t handle) {
  * out-of-line routes. Keeping every call out of the fast paths (or in tail
  * position) lets them run in caller-saved registers with no stack frame. */
 __attribute__((noinline)) static cflame_token_t
-enter_generic(cflame_callsite_t *cs, uintptr_t sp) {
+enter_generic(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
   cflame__thread_t *t = tls;
   if (t->session != ld_acquire(&cflame__live))
-    return enter_setup(cs, sp);
+    return enter_setup(cs, sp, ra);
   uint64_t now = cflame__now();
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node;
   cflame__node_t *child = cur->cache;
   if (child->cs != cs && (child = child->hint)->cs == cs)
     cur->cache = child; /* siblings in turn, as on the fast path */
-  if (child->cs != cs || t->busy || cflame__stale(top, sp, cs))
-    return enter_slow(t, cs, now, sp);
+  if (child->cs != cs || t->busy || cflame__stale(top, sp, ra, cs))
+    return enter_slow(t, cs, now, sp, ra);
   cflame__charge(t, cur, now);
   cflame__bump(child);
   uint64_t serial = ++t->serial;
   top[1].node = child;
   top[1].serial = serial | t->slow_tag;
   top[1].sp = sp;
+  top[1].ra = ra;
   t->top = top + 1;
   if (t->stream)
     cflame__record(t, CFLAME_RECORD_ENTER, child->index, now);
@@ -324,17 +336,17 @@ enter_generic(cflame_callsite_t *cs, uintptr_t sp) {
  * enter there without leaving the fast path's shape (no stack frame). */
 __attribute__((noinline)) static cflame_token_t
 enter_miss(cflame_callsite_t *cs, cflame__thread_t *t, uint64_t now,
-           uintptr_t sp) {
+           uintptr_t sp, uintptr_t ra) {
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node, *last = cur->cache;
   cflame__node_t *child = last->hint;
-  if (cflame__stale(top, sp, cs)) /* frames jumped over: heal there */
-    return enter_slow(t, cs, now, sp);
+  if (cflame__stale(top, sp, ra, cs)) /* frames jumped over: heal there */
+    return enter_slow(t, cs, now, sp, ra);
   if (child->cs != cs) {
     uint32_t id = cs ? ld_relaxed(&cs->id_) : 0;
     const cflame__ctab_t *e = cflame__ctab_at(t->ctab, cur, id);
     if (e->parent != cur || e->id != id || !id || e->child->cs != cs)
-      return enter_slow(t, cs, now, sp);
+      return enter_slow(t, cs, now, sp, ra);
     child = e->child;
   }
   if (child->cs != cur->cs) { /* recursion stays uncached */
@@ -349,6 +361,7 @@ enter_miss(cflame_callsite_t *cs, cflame__thread_t *t, uint64_t now,
   top[1].node = child;
   top[1].serial = serial;
   top[1].sp = sp;
+  top[1].ra = ra;
   t->top = top + 1;
   return serial;
 }
@@ -369,10 +382,10 @@ __attribute__((noinline)) static void end_generic(cflame__thread_t *t,
 }
 
 static inline __attribute__((always_inline)) cflame_token_t
-enter_fast(cflame_callsite_t *cs, uintptr_t sp) {
+enter_fast(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
   cflame__thread_t *t = tls;
   if (cflame_unlikely(t->session != ld_relaxed(&cflame__fast)))
-    return enter_generic(cs, sp);
+    return enter_generic(cs, sp, ra);
   uint64_t now = cflame__plat_tsc();
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node;
@@ -381,7 +394,7 @@ enter_fast(cflame_callsite_t *cs, uintptr_t sp) {
     /* Siblings entered in turn: the one after the cached child. */
     child = child->hint;
     if (child->cs != cs || sp > top->sp)
-      return enter_miss(cs, t, now, sp);
+      return enter_miss(cs, t, now, sp, ra);
     cur->cache = child;
   }
   /* Two cores' TSCs may differ by a few ticks: a slice can come out
@@ -394,18 +407,20 @@ enter_fast(cflame_callsite_t *cs, uintptr_t sp) {
   top[1].node = child;
   top[1].serial = serial;
   top[1].sp = sp;
+  top[1].ra = ra;
   t->top = top + 1;
   return serial;
 }
 
 cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
-  return enter_fast(cs, CFLAME__CALLER_SP());
+  return enter_fast(cs, CFLAME__CALLER_SP(), CFLAME__CALLER_RA());
 }
 
 /* The same for callers that know their own position (instrumentation
  * hooks pass the instrumented function's). */
-cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp) {
-  return enter_fast(cs, sp);
+cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp,
+                                     uintptr_t ra) {
+  return enter_fast(cs, sp, ra);
 }
 
 void cflame_scope_exit(cflame_token_t tok) {

@@ -271,7 +271,7 @@ void cflame__thread_after_fork_child(const cflame__thread_t *self) {
 
 /* --- frames jumped over (longjmp, exceptions through C) ------------------ */
 
-void cflame__stack_heal(cflame__thread_t *t, uintptr_t sp,
+void cflame__stack_heal(cflame__thread_t *t, uintptr_t sp, uintptr_t ra,
                         const cflame_callsite_t *cs, uint64_t now) {
   if (!ld_relaxed(&cflame__unwind_auto))
     return;
@@ -283,8 +283,9 @@ void cflame__stack_heal(cflame__thread_t *t, uintptr_t sp,
   /* At the same depth, an open frame of the very callsite being entered
    * belongs to an activation that was jumped over (a loop re-enters a
    * scope only after leaving it; recursion is deeper). */
-  for (uint32_t j = i; cs && j > floor && t->stack[j].sp == sp; j--)
-    if (t->stack[j].node->cs == cs) {
+  for (uint32_t j = i; cs && ra && j > floor && t->stack[j].sp == sp; j--)
+    if (t->stack[j].node->cs == cs &&
+        (t->stack[j].ra == ra || t->stack[j].ra == 0)) {
       i = j - 1;
       break;
     }
