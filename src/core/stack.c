@@ -14,7 +14,7 @@
 cflame__thread_t cflame__sentinel = {
     .session = UINT64_MAX,
     .top = &cflame__sentinel.stack[0],
-    .stack = {{NULL, CFLAME__SERIAL_NONE, UINTPTR_MAX}}};
+    .stack = {{NULL, CFLAME__SERIAL_NONE, UINTPTR_MAX, 0}}};
 _Thread_local cflame__thread_t *cflame__tls = &cflame__sentinel;
 #define tls cflame__tls
 #define sentinel cflame__sentinel
