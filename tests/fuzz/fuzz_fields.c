@@ -19,7 +19,7 @@
 #include <cflame.h>
 
 #include "folded_check.h"
-#include "internal.h"
+#include "core.h"
 #include "sanitize.h"
 
 #include <float.h>
