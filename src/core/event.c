@@ -1,4 +1,4 @@
-/* Events and frame marks: counted, then handed to every sink that takes
+/* Events, frame marks and plot values: counted, then handed to every sink that takes
  * events, on the emitting thread. */
 #include "clock.h"
 #include "core.h"
@@ -20,6 +20,15 @@ static void deliver(cflame_event_t *ev) {
     cflame__hold(t, 1);
   }
   pthread_mutex_lock(&cflame__sink_lock);
+  /* The emitting thread's records up to now go first, so that a sink that
+   * also takes records sees this thread's history in time order; then the
+   * event gets the records' clock too (the clock is calibrated now). */
+  if (t && cflame__sinks_with(CFLAME_SINK_RECORDS))
+    cflame__sinks_drain(t);
+  cflame__clock_calibrate();
+  uint64_t now = cflame__clock_to_ns(cflame__now());
+  uint64_t t0 = cflame__clock_to_ns(cflame__session_t0);
+  ev->session_ns = now > t0 ? now - t0 : 0;
   uint32_t sinks = cflame__sinks_with(CFLAME_SINK_EVENTS);
   for (int i = 0; i < CFLAME_SINKS_MAX; i++)
     if ((sinks >> i & 1) && cflame__slots[i].vt.event)
@@ -55,6 +64,16 @@ void cflame_frame_mark(const char *name) {
   ev.kind = CFLAME_EVENT_FRAME_MARK;
   ev.level = CFLAME_LEVEL_INFO;
   ev.message = name;
+  deliver(&ev);
+}
+
+void cflame_plot(const char *name, double value) {
+  cflame_event_t ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = CFLAME_EVENT_PLOT;
+  ev.level = CFLAME_LEVEL_INFO;
+  ev.message = name ? name : "plot";
+  ev.value = value;
   deliver(&ev);
 }
 

@@ -8,4 +8,9 @@
 int cflame__flame_open(const char *path, int nofollow,
                        const cflame_flame_opts_t *opts, cflame_guard_t **out);
 
+/* cflame_timeline_file, optionally refusing to follow a symlink. */
+int cflame__timeline_open(const char *path, int nofollow,
+                          const cflame_timeline_opts_t *opts,
+                          cflame_guard_t **out);
+
 #endif /* CFLAME_BUILTIN_H */
