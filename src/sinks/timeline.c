@@ -275,8 +275,17 @@ static int flush(void *ud, cflame_guard_t *g) {
 
 static void thread_done(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
                         void *data) {
-  (void)g, (void)t;
-  cflame__tl_thread_free(ud, data);
+  (void)g;
+  tl_t *tl = ud;
+  tthread_t *th = data;
+  /* A thread still inside spans when the sink is dropped (the process is
+   * exiting around it, or the guard went early): its slices end at its
+   * last record. An exited thread's spans were closed by the core. */
+  th->t = t;
+  settle(tl, th);
+  while (th->depth > 0)
+    put_edge(tl, th, 'E', th->stack[--th->depth], th->last);
+  cflame__tl_thread_free(tl, th);
 }
 
 static int close_sink(void *ud, cflame_guard_t *g) {
