@@ -11,6 +11,7 @@ static void deliver(cflame_event_t *ev) {
   cflame__thread_t *t = cflame__thread_self();
   ev->thread = t;
   ev->ns = cflame__clock_event_ns();
+  uint64_t ticks = cflame__now(); /* before any wait for the lock */
   if (t) {
     /* A handler on a thread that holds the sink lock would deadlock. */
     if (t->holding) {
@@ -22,11 +23,12 @@ static void deliver(cflame_event_t *ev) {
   pthread_mutex_lock(&cflame__sink_lock);
   /* The emitting thread's records up to now go first, so that a sink that
    * also takes records sees this thread's history in time order; then the
-   * event gets the records' clock too (the clock is calibrated now). */
+   * event gets the records' clock too, converted with the rate they were
+   * converted with (calibrating can take the first 10 ms of a run). */
   if (t && cflame__sinks_with(CFLAME_SINK_RECORDS))
     cflame__sinks_drain(t);
   cflame__clock_calibrate();
-  uint64_t now = cflame__clock_to_ns(cflame__now());
+  uint64_t now = cflame__clock_to_ns(ticks);
   uint64_t t0 = cflame__clock_to_ns(cflame__session_t0);
   ev->session_ns = now > t0 ? now - t0 : 0;
   uint32_t sinks = cflame__sinks_with(CFLAME_SINK_EVENTS);
