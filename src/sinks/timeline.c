@@ -42,10 +42,41 @@ static uint64_t clamp_ts(tthread_t *th, uint64_t ns) {
   return ns;
 }
 
+/* A timestamp of th: the integer microseconds are reused while they stay
+ * the same (consecutive events mostly share them). */
+static size_t put_ts(tthread_t *th, char *p, uint64_t ns) {
+  uint64_t us = ns / 1000;
+  unsigned frac = (unsigned)(ns - us * 1000);
+  if (us != th->ts_us || !th->ts_len) {
+    th->ts_len = cflame__json_u64(th->ts_txt, us);
+    th->ts_us = us;
+  }
+  memcpy(p, th->ts_txt, th->ts_len);
+  size_t n = th->ts_len;
+  p[n] = '.';
+  p[n + 1] = (char)('0' + frac / 100);
+  p[n + 2] = (char)('0' + frac / 10 % 10);
+  p[n + 3] = (char)('0' + frac % 10);
+  return n + 4;
+}
+
+/* A duration: short ones without a division loop. */
+static size_t put_dur(char *p, uint64_t ns) {
+  if (ns >= 1000)
+    return cflame__json_ts(p, ns);
+  unsigned v = (unsigned)ns;
+  p[0] = '0';
+  p[1] = '.';
+  p[2] = (char)('0' + v / 100);
+  p[3] = (char)('0' + v / 10 % 10);
+  p[4] = (char)('0' + v % 10);
+  return 5;
+}
+
 /* {"ph":"B"|"E","pid":P,"tid":T,"ts":TS,"name":N[,"args":{...}]} */
 static void put_edge(tl_t *tl, tthread_t *th, char ph, uint32_t node,
                      uint64_t ns) {
-  const tsite_t *s = cflame__tl_site(tl, th, node);
+  const tsite_t *s = tl_site(tl, th, node);
   if (!s)
     return;
   char *p = room(tl, th->hdr_len + s->len);
@@ -54,7 +85,7 @@ static void put_edge(tl_t *tl, tthread_t *th, char ph, uint32_t node,
   size_t n = PUTS(p, "{\"ph\":\"B\",");
   p[7] = ph;
   n += put(p + n, th->hdr, th->hdr_len);
-  n += cflame__json_ts(p + n, ns);
+  n += put_ts(th, p + n, ns);
   n += put(p + n, s->text, s->len);
   end_line(tl, p, n);
 }
@@ -62,7 +93,7 @@ static void put_edge(tl_t *tl, tthread_t *th, char ph, uint32_t node,
 /* {"ph":"X",...,"ts":TS,"dur":D,"name":N} for a span without children. */
 static void put_x(tl_t *tl, tthread_t *th, uint32_t node, uint64_t ns,
                   uint64_t end) {
-  const tsite_t *s = cflame__tl_site(tl, th, node);
+  const tsite_t *s = tl_site(tl, th, node);
   if (!s)
     return;
   char *p = room(tl, th->hdr_len + s->len);
@@ -70,9 +101,9 @@ static void put_x(tl_t *tl, tthread_t *th, uint32_t node, uint64_t ns,
     return;
   size_t n = PUTS(p, "{\"ph\":\"X\",");
   n += put(p + n, th->hdr, th->hdr_len);
-  n += cflame__json_ts(p + n, ns);
+  n += put_ts(th, p + n, ns);
   n += PUTS(p + n, ",\"dur\":");
-  n += cflame__json_ts(p + n, end - ns);
+  n += put_dur(p + n, end - ns);
   n += put(p + n, s->text, s->len);
   end_line(tl, p, n);
 }
@@ -143,12 +174,12 @@ static void records(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
       continue;
     }
     if (r[i].kind == CFLAME_RECORD_ENTER &&
-        cflame__tl_parent(tl, th, node) == top && node != 0) {
+        tl_parent(tl, th, node) == top && node != 0) {
       settle(tl, th);
       th->pending = node;
       th->pending_ns = ns;
     } else if (r[i].kind == CFLAME_RECORD_EXIT && top != 0 &&
-               cflame__tl_parent(tl, th, top) == node) {
+               tl_parent(tl, th, top) == node) {
       if (th->pending) {
         put_x(tl, th, th->pending, th->pending_ns, ns);
         th->pending = 0;

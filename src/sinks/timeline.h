@@ -32,7 +32,11 @@ typedef struct tthread_s {
   uint32_t *stack;          /* nodes of the open B slices, outermost first */
   uint32_t depth, cap;
   uint32_t *parent, *site;  /* node cache: nodes never change */
+  tsite_t *text;            /* node i's site text, once looked up */
   uint32_t known, ncap;
+  uint64_t ts_us;           /* integer microseconds of ts_txt */
+  char ts_txt[24];          /* the last timestamp's integer part */
+  size_t ts_len;
   uint32_t *path;           /* scratch for cflame__tl_path */
   uint32_t path_cap;
 } tthread_t;
@@ -68,6 +72,14 @@ const tsite_t *cflame__tl_site(tl_t *tl, tthread_t *th, uint32_t i);
 /* {"ph":"M","pid":P,"name":"process_name","args":{"name":N}  (without the
  * event's closing brace); writes at most pid_len + JSON_STR_MAX(pname_len) + 64 bytes. */
 size_t cflame__tl_process_line(const tl_t *tl, char *p);
+/* The fast paths of the two above: nodes and texts already cached. */
+static inline uint32_t tl_parent(tl_t *tl, tthread_t *th, uint32_t i) {
+  return i < th->known ? th->parent[i] : cflame__tl_parent(tl, th, i);
+}
+static inline const tsite_t *tl_site(tl_t *tl, tthread_t *th, uint32_t i) {
+  return i < th->known && th->text[i].text ? &th->text[i]
+                                           : cflame__tl_site(tl, th, i);
+}
 /* Counts and reports (once) something the file lost. */
 void cflame__tl_dropped(const char *what);
 

@@ -58,6 +58,7 @@ void cflame__tl_thread_free(tl_t *tl, tthread_t *th) {
   free(th->stack);
   free(th->parent);
   free(th->site);
+  free(th->text);
   free(th->path);
   free(th);
 }
@@ -143,8 +144,12 @@ static int know(tthread_t *th, uint32_t i) {
     uint32_t *s = realloc(th->site, c * sizeof *s);
     if (s)
       th->site = s;
-    if (!p || !s)
+    tsite_t *x = realloc(th->text, c * sizeof *x);
+    if (x)
+      th->text = x;
+    if (!p || !s || !x)
       return -1;
+    memset(th->text + th->ncap, 0, (c - th->ncap) * sizeof *x);
     th->ncap = c;
   }
   for (; th->known <= i; th->known++) {
@@ -288,5 +293,6 @@ const tsite_t *cflame__tl_site(tl_t *tl, tthread_t *th, uint32_t i) {
   }
   if (!tl->sites[slot].text && make_site(tl, id, &tl->sites[slot]) != 0)
     return NULL;
-  return &tl->sites[slot];
+  th->text[i] = tl->sites[slot]; /* the text never moves; the array may */
+  return &th->text[i];
 }
