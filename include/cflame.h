@@ -714,7 +714,7 @@ static inline int cflame__interest(cflame_callsite_t *cs) {
 /* Marks the boundary of a named secondary frame ("render"; static string). */
 #define CFLAME_FRAME_MARK_NAMED(name) cflame_frame_mark(name)
 /* Plots a value on the counter track `name` (static string; double value). */
-#define CFLAME_PLOT(name, value) cflame_plot((name), (double)(value))
+#define CFLAME_PLOT(name, value) cflame_plot((name), (value))
 
 #ifdef __cplusplus
 /* C++: the registry-span macros are lambdas called in place (any C++11
@@ -856,7 +856,7 @@ static inline void cflame__scope_end(cflame_token_t *tok) {
   do {                                                                         \
     if (0) {                                                                   \
       (void)cflame__name_check(name);                                          \
-      (void)(double)(value);                                                   \
+      (void)sizeof((value) + 0.0); /* a number, never evaluated */             \
     }                                                                          \
   } while (0)
 #if CFLAME__GNU || defined(__cplusplus)

@@ -30,13 +30,18 @@ static memout_t out, out2;
 static errlog_t errs;
 static cflame_guard_t *guard, *guard2; /* guard2: a flame sink beside */
 
+/* Each test's clock starts far beyond the previous test's: a thread's
+ * clock must never go back, even across sessions. */
+static uint64_t clock_base;
+
 static int setup(void **state) {
   (void)state;
+  clock_base += UINT64_C(1000000000000);
   memset(&out, 0, sizeof out);
   memset(&out2, 0, sizeof out2);
   memset(&errs, 0, sizeof errs);
   cflame_on_error(errlog_fn, &errs);
-  tclock_install(1000);
+  tclock_install(clock_base);
   return 0;
 }
 
@@ -222,6 +227,56 @@ static void test_timeline_joins_inside_open_spans(void **state) {
   assert_non_null(strstr(out.buf, "\"ph\":\"B\",\"pid\""));
 }
 
+/* A user sink that takes records and events: a plot arrives with its value
+ * and the records' time (session ns), after the emitting thread's records
+ * up to it. */
+typedef struct seen_s {
+  int records, plot_after_records;
+  uint64_t last_record_ns, plot_ns;
+  double value;
+  uint32_t kind;
+} seen_t;
+
+static void seen_records(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
+                         const cflame_record_t *r, size_t n) {
+  (void)g, (void)t;
+  seen_t *s = ud;
+  s->records += (int)n;
+  s->last_record_ns = r[n - 1].ns;
+}
+
+static void seen_event(void *ud, cflame_guard_t *g, const cflame_event_t *ev) {
+  (void)g;
+  seen_t *s = ud;
+  s->kind = ev->kind;
+  s->value = ev->value;
+  s->plot_ns = ev->session_ns;
+  s->plot_after_records = s->records;
+}
+
+static void test_timeline_plot_event_on_the_record_clock(void **state) {
+  (void)state;
+  seen_t seen = {0};
+  cflame_sink_t vt;
+  memset(&vt, 0, sizeof vt);
+  vt.size = sizeof vt;
+  vt.name = "seen";
+  vt.needs = CFLAME_SINK_RECORDS | CFLAME_SINK_EVENTS;
+  vt.records = seen_records;
+  vt.event = seen_event;
+  assert_int_equal(cflame_sink_install(&vt, &seen, &guard), 0);
+  tclock_ns += 7;
+  CFLAME_SPAN(a, "a");
+  tclock_ns += 10;
+  CFLAME_PLOT("p", 3.5);
+  assert_int_equal(seen.kind, CFLAME_EVENT_PLOT);
+  assert_true(seen.value == 3.5);
+  assert_int_equal(seen.plot_ns, 17);
+  assert_int_equal(seen.last_record_ns, 7); /* the enter, drained first */
+  assert_true(seen.plot_after_records >= 2); /* BEGIN and ENTER */
+  CFLAME_SPAN_END(a);
+}
+
 /* --- hostile names ------------------------------------------------------------ */
 
 static void test_timeline_hostile_names_stay_json(void **state) {
@@ -266,7 +321,7 @@ static void *worker(void *arg) {
   char name[16];
   snprintf(name, sizeof name, "w-%d", id);
   (void)cflame_thread_name(name);
-  tclock_ns = 5000 + (uint64_t)id * 7;
+  tclock_ns = clock_base + 5000 + (uint64_t)id * 7;
   for (int i = 0; i < 300; i++) {
     CFLAME_SPAN(job, "job");
     tclock_ns += 3 + (uint64_t)id;
@@ -482,14 +537,19 @@ static void test_timeline_fork_child_writes_nothing(void **state) {
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
+    /* No cmocka assertion in the child (a failure would run the parent's
+     * teardown here): the exit status says what went wrong. */
     CFLAME_SPAN(c, "in_child");
     CFLAME_SPAN_END(c);
-    exit(0); /* atexit: the inherited sink must stay quiet */
+    int bad = cflame_guard_flush(guard) != CFLAME_EFORKED;
+    bad |= (cflame_guard_drop(guard) != 0) << 1; /* discards, writes none */
+    _exit(bad);
   }
   int status;
   while (waitpid(pid, &status, 0) < 0)
     assert_int_equal(errno, EINTR);
-  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fail_msg("fork child: status %d", status);
   CFLAME_SPAN_END(a);
   assert_int_equal(cflame_guard_drop(guard), 0);
   guard = NULL;
@@ -566,6 +626,7 @@ int main(void) {
 #endif
       T(test_timeline_fork_child_writes_nothing),
       T(test_timeline_env_with_flame),
+      T(test_timeline_plot_event_on_the_record_clock),
 #undef T
   };
   if (getenv("CFLAME_TEST_FILTER")) /* e.g. "*threads*" */

@@ -306,16 +306,25 @@ static int flush(void *ud, cflame_guard_t *g) {
 
 static void thread_done(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
                         void *data) {
-  (void)g;
+  (void)g, (void)t;
   tl_t *tl = ud;
   tthread_t *th = data;
   /* A thread still inside spans when the sink is dropped (the process is
    * exiting around it, or the guard went early): its slices end at its
-   * last record. An exited thread's spans were closed by the core. */
-  th->t = t;
-  settle(tl, th);
-  while (th->depth > 0)
-    put_edge(tl, th, 'E', th->stack[--th->depth], th->last);
+   * last record. An exited thread's spans were closed by the core. Only
+   * texts cached already are used: t's tree may be gone (fork child). */
+  if (th->pending && th->pending < th->known && th->text[th->pending].text) {
+    uint32_t node = th->pending;
+    th->pending = 0;
+    if (push(th, node) == 0)
+      put_edge(tl, th, 'B', node, th->pending_ns);
+  }
+  th->pending = 0;
+  while (th->depth > 0) {
+    uint32_t node = th->stack[--th->depth];
+    if (node < th->known && th->text[node].text)
+      put_edge(tl, th, 'E', node, th->last);
+  }
   cflame__tl_thread_free(tl, th);
 }
 
