@@ -256,7 +256,8 @@ static void seen_event(void *ud, cflame_guard_t *g, const cflame_event_t *ev) {
 
 static void test_timeline_plot_event_on_the_record_clock(void **state) {
   (void)state;
-  seen_t seen = {0};
+  static seen_t seen; /* outlives the sink: the drop delivers records */
+  memset(&seen, 0, sizeof seen);
   cflame_sink_t vt;
   memset(&vt, 0, sizeof vt);
   vt.size = sizeof vt;
@@ -275,6 +276,8 @@ static void test_timeline_plot_event_on_the_record_clock(void **state) {
   assert_int_equal(seen.last_record_ns, 7); /* the enter, drained first */
   assert_true(seen.plot_after_records >= 2); /* BEGIN and ENTER */
   CFLAME_SPAN_END(a);
+  assert_int_equal(cflame_guard_drop(guard), 0);
+  guard = NULL;
 }
 
 /* --- hostile names ------------------------------------------------------------ */
@@ -616,6 +619,7 @@ int main(void) {
       T(test_timeline_exact_small_file),
       T(test_timeline_flush_writes_open_spans),
       T(test_timeline_joins_inside_open_spans),
+      T(test_timeline_plot_event_on_the_record_clock),
       T(test_timeline_hostile_names_stay_json),
       T(test_timeline_threads_match_flame_sums),
       T(test_timeline_write_error_leaves_loadable_prefix),
@@ -626,7 +630,6 @@ int main(void) {
 #endif
       T(test_timeline_fork_child_writes_nothing),
       T(test_timeline_env_with_flame),
-      T(test_timeline_plot_event_on_the_record_clock),
 #undef T
   };
   if (getenv("CFLAME_TEST_FILTER")) /* e.g. "*threads*" */
