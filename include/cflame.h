@@ -463,10 +463,48 @@ CFLAME_API int cflame_fmt_writer(cflame_write_fn fn, void *ctx,
                                  const cflame_fmt_opts_t *opts,
                                  cflame_guard_t **out);
 
+/* --- timeline sink ----------------------------------------------------------- */
+
+/* Options of the timeline sink; start from cflame_timeline_opts_default(). */
+typedef struct cflame_timeline_opts_s {
+  bool module_path;      /* default true: slices read "target::name" */
+  bool events;           /* default true: events, frame marks and plots */
+  int level;             /* least event level written, default TRACE */
+  size_t buffer_size;    /* writer buffer in bytes, default 256 KiB */
+  size_t ring_records;   /* per-thread record ring, default 16384 */
+  const char *process_name; /* default NULL: "cflame" */
+  uint64_t reserved_[4]; /* zero: room to grow */
+} cflame_timeline_opts_t;
+
+/* The defaults listed above. */
+CFLAME_API cflame_timeline_opts_t cflame_timeline_opts_default(void);
+
+/* Installs a timeline sink writing Chrome Trace Event JSON (array form, one
+ * event per line) to a new file at `path`, for Perfetto UI, chrome://tracing
+ * and speedscope: every span as a slice on its thread's track (B/E, or X
+ * for a span without children), thread and process names, events as
+ * instant events, frame marks as global instants, plots as counter tracks.
+ * Timestamps are microseconds since the session began. The closing "]" is
+ * written at drop; a file cut by a crash is still a loadable prefix.
+ * Records drain to the writer at every flush and whenever a thread's ring
+ * fills (that thread writes its own), so memory stays bounded. Returns as
+ * cflame_flame_file. */
+CFLAME_API int cflame_timeline_file(const char *path,
+                                    const cflame_timeline_opts_t *opts,
+                                    cflame_guard_t **out);
+/* Same, writing to an open fd, which the guard never closes. */
+CFLAME_API int cflame_timeline_fd(int fd, const cflame_timeline_opts_t *opts,
+                                  cflame_guard_t **out);
+/* Same, writing through fn(ctx, ...), called with the sink lock held. */
+CFLAME_API int cflame_timeline_writer(cflame_write_fn fn, void *ctx,
+                                      const cflame_timeline_opts_t *opts,
+                                      cflame_guard_t **out);
+
 /* --- zero-code setup ------------------------------------------------------- */
 
 /* Installs the sinks the environment asks for (ignored in setuid programs)
  * and returns one guard that owns them all (*out = NULL and 0 if none):
+ * CFLAME_TIMELINE=path: a timeline sink (both may be set: two sinks);
  * CFLAME_FLAME=path: a flame sink, with CFLAME_FLAME_MODE=aggregate|stream,
  * CFLAME_FLAME_EMPTY_SAMPLES, _THREADS_COLLAPSED, _MODULE_PATH,
  * _FILE_AND_LINE, _FIELDS_IN_FRAME = 0|1; CFLAME_PPROF=path: a pprof sink;
@@ -571,6 +609,11 @@ CFLAME_API void cflame_event_emit(cflame_callsite_t *cs, const cflame_field_t *f
  * main frame, else a static string naming a secondary frame ("render").
  * Counted in cflame_stats; sinks that take events see it. */
 CFLAME_API void cflame_frame_mark(const char *name);
+
+/* Sets plot `name` (static string: one counter track per name) to `value`,
+ * now, on every sink that takes events (the timeline sink draws a counter
+ * track). Called by CFLAME_PLOT. Thread-safe. */
+CFLAME_API void cflame_plot(const char *name, double value);
 
 /* --- registry spans ------------------------------------------------------- */
 
@@ -787,6 +830,8 @@ CFLAME__INLINE int cflame__interest(cflame_callsite_t *cs) {
 #define CFLAME_FRAME_MARK() cflame_frame_mark(CFLAME__NULL)
 /* Marks the boundary of a named secondary frame ("render"; static string). */
 #define CFLAME_FRAME_MARK_NAMED(name) cflame_frame_mark(name)
+/* Plots a value on the counter track `name` (static string; double value). */
+#define CFLAME_PLOT(name, value) cflame_plot((name), (value))
 
 #ifdef __cplusplus
 /* C++: the registry-span macros are lambdas called in place (any C++11
@@ -922,6 +967,13 @@ CFLAME__INLINE void cflame__scope_end(cflame_token_t *tok) {
   do {                                                                         \
     if (0) {                                                                   \
       (void)cflame__name_check(name);                                          \
+    }                                                                          \
+  } while (0)
+#define CFLAME_PLOT(name, value)                                               \
+  do {                                                                         \
+    if (0) {                                                                   \
+      (void)cflame__name_check(name);                                          \
+      (void)sizeof((value) + 0.0); /* a number, never evaluated */             \
     }                                                                          \
   } while (0)
 #if CFLAME__GNU || defined(__cplusplus)

@@ -84,6 +84,14 @@ int cflame__init_env_auto(cflame_guard_t **out) {
   return rc;
 }
 
+static int env_timeline(cflame_guard_t **out) {
+  const char *path = cflame__plat_getenv("CFLAME_TIMELINE");
+  if (!path || !*path)
+    return 0;
+  cflame_timeline_opts_t o = cflame_timeline_opts_default();
+  return cflame__timeline_open(path, 1, &o, out);
+}
+
 int cflame_init_env(cflame_guard_t **out) {
   if (!out)
     return CFLAME_EINVAL;
@@ -91,7 +99,8 @@ int cflame_init_env(cflame_guard_t **out) {
   if (*out)
     return 0;
   /* Each entry installs one kind of sink from its variables, or nothing. */
-  static int (*const installers[])(cflame_guard_t **) = {env_flame, env_pprof};
+  static int (*const installers[])(cflame_guard_t **) = {
+      env_flame, env_pprof, env_timeline};
   const size_t count = sizeof installers / sizeof installers[0];
   cflame_guard_t *got[sizeof installers / sizeof installers[0]];
   int n = 0, rc = 0;

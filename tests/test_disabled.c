@@ -49,6 +49,7 @@ static void test_disabled_macros_vanish(void **state) {
   CFLAME_EVENT(CFLAME_LEVEL_ERROR, "never", CFLAME_I64("n", side_value()));
   CFLAME_WARN_EV("never");
   CFLAME_FRAME_MARK();
+  CFLAME_PLOT("never", side_value());
   cflame_span_t r = CFLAME_SPAN_NEW("never", CFLAME_I64("n", side_value()));
   cflame_span_t c = CFLAME_SPAN_NEW_CHILD_OF(r, "never");
   assert_true(cflame_span_is_none(r));

@@ -221,8 +221,10 @@ static void test_sinks_user_sink_sees_everything(void **state) {
   assert_int_equal(spy.flushes, 1);
   assert_string_equal(
       spy.log,
+      /* an event comes after its thread's records up to it */
+      "begin@10:root enter@10:a enter@12:b "
       "event(hi,1 fields,in a:b) mark(render,0 fields,in a:b) "
-      "begin@10:root enter@10:a enter@12:b exit@15:a enter@15:c exit@16:a "
+      "exit@15:a enter@15:c exit@16:a "
       "enter@16:c exit@17:a exit@20:root "
       "node a d1 self 5 x1; node b d2 self 3 x1; node c d2 self 2 x2; ");
 }

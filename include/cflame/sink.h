@@ -11,7 +11,10 @@
  *   CFLAME_SINK_RECORDS  every thread's enter/exit records in time order,
  *                        delivered in batches as the per-thread rings drain
  *                        (at every flush, and when a ring fills up).
- *   CFLAME_SINK_EVENTS   events and frame marks, as they happen.
+ *   CFLAME_SINK_EVENTS   events, frame marks and plot values, as they
+ *                        happen (the emitting thread's records are drained
+ *                        first, so a RECORDS sink has every record of that
+ *                        thread up to the event's session_ns).
  *   CFLAME_SINK_FIELDS   span fields become part of frames (field variants
  *                        get their own sites and nodes).
  *
@@ -113,10 +116,11 @@ typedef struct cflame_record_s {
   uint32_t kind; /* cflame_record_kind_t */
 } cflame_record_t;
 
-/* A log event or a frame mark. */
+/* A log event, a frame mark or a plot value. */
 typedef enum cflame_event_kind_e {
   CFLAME_EVENT_LOG = 0,
-  CFLAME_EVENT_FRAME_MARK = 1
+  CFLAME_EVENT_FRAME_MARK = 1,
+  CFLAME_EVENT_PLOT = 2 /* message: the plot name; value: its new value */
 } cflame_event_kind_t;
 
 typedef struct cflame_event_s {
@@ -129,7 +133,10 @@ typedef struct cflame_event_s {
   const cflame_thread_t *thread;/* the emitting thread, or NULL (no memory) */
   uint64_t ns;                  /* event clock: the injected clock, else
                                    CLOCK_MONOTONIC, in ns */
-  uint64_t reserved_[4];
+  double value;                 /* CFLAME_EVENT_PLOT: the value; else 0 */
+  uint64_t session_ns;          /* the record clock (cflame_record_t.ns):
+                                   ns since the session began */
+  uint64_t reserved_[2];
 } cflame_event_t;
 
 /* The callbacks. Any may be NULL. `g` is the sink's own guard. */

@@ -1,4 +1,4 @@
-/* Events and frame marks: counted, then handed to every sink that takes
+/* Events, frame marks and plot values: counted, then handed to every sink that takes
  * events, on the emitting thread. */
 #include "clock.h"
 #include "core.h"
@@ -12,6 +12,7 @@ static void deliver(cflame_event_t *ev) {
   cflame__thread_t *t = cflame__thread_self();
   ev->thread = t;
   ev->ns = cflame__clock_event_ns();
+  uint64_t ticks = cflame__now(); /* before any wait for the lock */
   if (t) {
     /* A handler on a thread that holds the sink lock would deadlock. */
     if (t->holding) {
@@ -23,6 +24,16 @@ static void deliver(cflame_event_t *ev) {
   /* A sink blocked in write must not be cancelled holding the lock. */
   int cancel = cflame__plat_nocancel();
   pthread_mutex_lock(&cflame__sink_lock);
+  /* The emitting thread's records up to now go first, so that a sink that
+   * also takes records sees this thread's history in time order; then the
+   * event gets the records' clock too, converted with the rate they were
+   * converted with (calibrating can take the first 10 ms of a run). */
+  if (t && cflame__sinks_with(CFLAME_SINK_RECORDS))
+    cflame__sinks_drain(t);
+  cflame__clock_calibrate();
+  uint64_t now = cflame__clock_to_ns(ticks);
+  uint64_t t0 = cflame__clock_to_ns(cflame__session_t0);
+  ev->session_ns = now > t0 ? now - t0 : 0;
   uint32_t sinks = cflame__sinks_with(CFLAME_SINK_EVENTS);
   for (int i = 0; i < CFLAME_SINKS_MAX; i++)
     if ((sinks >> i & 1) && cflame__slots[i].vt.event)
@@ -62,6 +73,15 @@ void cflame_frame_mark(const char *name) {
   deliver(&ev);
 }
 
+void cflame_plot(const char *name, double value) {
+  cflame_event_t ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = CFLAME_EVENT_PLOT;
+  ev.level = CFLAME_LEVEL_INFO;
+  ev.message = name ? name : "plot";
+  ev.value = value;
+  deliver(&ev);
+}
 
 uint64_t cflame_sink_clock_ns(void) {
   return cflame__clock_event_ns();

@@ -13,4 +13,9 @@ int cflame__pprof_sink_open(const char *path, int nofollow,
                             const cflame_pprof_opts_t *opts,
                             cflame_guard_t **out);
 
+/* cflame_timeline_file, optionally refusing to follow a symlink. */
+int cflame__timeline_open(const char *path, int nofollow,
+                          const cflame_timeline_opts_t *opts,
+                          cflame_guard_t **out);
+
 #endif /* CFLAME_BUILTIN_H */

@@ -30,6 +30,10 @@ int cflame__plat_is_main_thread(void) {
 #endif
 }
 
+long cflame__plat_getpid(void) {
+  return (long)getpid();
+}
+
 const char *cflame__plat_getenv(const char *name) {
   return secure_getenv(name);
 }

@@ -8,6 +8,9 @@
 /* Is the caller the process's main thread (tid == pid)? */
 int cflame__plat_is_main_thread(void);
 
+/* The process id. */
+long cflame__plat_getpid(void);
+
 /* getenv that returns NULL in setuid/setgid programs. */
 const char *cflame__plat_getenv(const char *name);
 

@@ -33,7 +33,7 @@ cmake -S "$repo" -B "$build" -DCFLAME_BUILD_FUZZERS=ON \
 }
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake --build "$build" --target fuzz_sanitize fuzz_folded fuzz_filter \
-  fuzz_fields -j "$jobs" || {
+  fuzz_fields fuzz_json fuzz_timeline -j "$jobs" || {
   echo "run.sh: build failed (CFLAME_BUILD_FUZZERS needs clang and" \
     "libFuzzer, e.g. Debian's libclang-rt-14-dev)" >&2
   exit 2
@@ -42,7 +42,7 @@ build=$(cd "$build" && pwd)
 
 status=0
 summary=""
-for target in sanitize folded filter fields; do
+for target in sanitize folded filter fields json timeline; do
   bin="$build/tests/fuzz/fuzz_$target"
   corpus="$build/fuzz-corpus/$target"
   artifacts="$build/artifacts/$target/"

@@ -4,6 +4,7 @@
 //
 //   node check.js SPEEDSCOPE_DIR folded FILE...
 //   node check.js SPEEDSCOPE_DIR trace [--expected TOTALS.json] FILE...
+//   node check.js SPEEDSCOPE_DIR trace --folded SUMS.folded FILE
 //
 // folded: speedscope must pick its collapsed-stack importer and make one
 // profile whose self weight per stack equals, exactly, the sum of the
@@ -13,6 +14,11 @@
 // threads, whose time inside spans equals the length of the union of that
 // thread's B..E and X intervals within 1 us. TOTALS.json, if given, maps a
 // file's base name to {profile name: total us} that must also match.
+// SUMS.folded (a flame sink's output from the same run, no empty samples):
+// each thread's time in speedscope must equal the sum of the counts of its
+// stacks (root = the thread name), within 1 us or 1e-3 (ticks become ns with the
+// TSC rate known when they are converted: records at each drain, trees at
+// each flush, and the rate is refined as the run goes).
 // speedscope must not warn (a warning means it read something other than
 // what the file meant). Prints one line per file; exit 1 if any fails.
 'use strict';
@@ -121,6 +127,55 @@ function traceTotals(events) {
   return out;
 }
 
+// Per thread name: the sum of the counts of its stacks below the root.
+function foldedThreadSums(text) {
+  const out = new Map();
+  for (const [stack, sum] of foldedSums(text)) {
+    const semi = stack.indexOf(';');
+    if (semi < 0) continue;
+    const root = stack.slice(0, semi);
+    out.set(root, (out.get(root) || 0n) + sum);
+  }
+  return out;
+}
+
+// speedscope's profile name of each named thread, by thread name.
+function profileNames(events) {
+  const procNames = new Map();
+  for (const e of events) {
+    if (e.ph === 'M' && e.name === 'process_name' && e.args) procNames.set(Number(e.pid), e.args.name);
+  }
+  const out = new Map();
+  for (const e of events) {
+    if (e.ph !== 'M' || e.name !== 'thread_name' || !e.args) continue;
+    const p = procNames.get(Number(e.pid));
+    out.set(e.args.name, p != null ? `${p} (pid ${e.pid}), ${e.args.name} (tid ${e.tid})`
+      : `${e.args.name} (pid ${e.pid}, tid ${e.tid})`);
+  }
+  return out;
+}
+
+function checkFoldedSums(file, result, foldedFile) {
+  const errs = [];
+  const sums = foldedThreadSums(fs.readFileSync(foldedFile, 'utf8'));
+  const names = profileNames(parseTrace(fs.readFileSync(file, 'utf8')));
+  const theirs = new Map(result.profiles.map((p) => [p.name, p.nonIdleWeight]));
+  for (const [thread, ns] of sums) {
+    const prof = names.get(thread);
+    if (!prof || !theirs.has(prof)) {
+      errs.push(`thread "${thread}" of the folded file has no speedscope profile`);
+      continue;
+    }
+    const us = Number(ns) / 1000;
+    // 1 us, or 1e-3 of the total: records and trees of a real-clock run are
+    // converted at different moments, with a rate refined in between.
+    if (Math.abs(theirs.get(prof) - us) > Math.max(1, us * 1e-3)) {
+      errs.push(`"${prof}": speedscope ${theirs.get(prof)} us, folded ${us} us`);
+    }
+  }
+  return errs;
+}
+
 function checkTrace(file, result, expected) {
   const errs = [];
   if (result.format !== 'trace-event') {
@@ -156,8 +211,12 @@ function checkTrace(file, result, expected) {
 async function main(argv) {
   const [dir, mode, ...rest] = argv;
   let expected = null;
+  let folded = null;
   if (rest[0] === '--expected') {
     expected = JSON.parse(fs.readFileSync(rest[1], 'utf8'));
+    rest.splice(0, 2);
+  } else if (rest[0] === '--folded') {
+    folded = rest[1];
     rest.splice(0, 2);
   }
   if (!dir || !['folded', 'trace'].includes(mode) || rest.length === 0) {
@@ -172,6 +231,10 @@ async function main(argv) {
     try {
       const result = await importFile(dir, file);
       const r = mode === 'folded' ? checkFolded(file, result) : checkTrace(file, result, expected);
+      if (folded && result.format === 'trace-event') {
+        r.errs = r.errs.concat(checkFoldedSums(file, result, folded));
+        r.summary += `; per-thread totals equal ${path.basename(folded)}`;
+      }
       msgs = r.errs.concat(result.warnings.map((w) => `speedscope warned: ${w}`));
       ok = msgs.length === 0;
       if (ok) msgs = [`${result.importer}: ${r.summary}`];

@@ -1,8 +1,11 @@
-/* cflame-validate: check files against the folded-stack rules of FORMAT.md.
+/* cflame-validate: check files against the folded-stack rules of FORMAT.md
+ * (with --pprof: profile.proto; with --timeline: the timeline rules of
+ * timeline_check.h).
  * Exit 0 if all files pass, 1 at the first bad file, 2 on usage or I/O
  * error. */
 #include "folded_check.h"
 #include "pprof_check.h"
+#include "timeline_check.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +21,11 @@ static int usage(FILE *out) {
         "<TAB>wall\"\n"
         "                  per distinct stack\n"
         "  --pprof-folded  check FILE, and that its wall time per stack (the\n"
-        "                  thread label as root) equals FOLDED's\n",
+        "                  thread label as root) equals FOLDED's\n"
+        "       cflame-validate --timeline [--complete] [--e-names] FILE...\n"
+        "  --timeline  FILEs are Chrome Trace Event JSON timelines\n"
+        "  --complete  with --timeline: reject a cut file\n"
+        "  --e-names   with --timeline: require a name on E events too\n",
         out);
   return 2;
 }
@@ -57,9 +64,42 @@ static int pprof_stacks(const char *folded, const char *path) {
   return rc;
 }
 
+/* --timeline: one summary line per file and one per thread. */
+static int validate_timelines(int n, char **paths, unsigned flags) {
+  for (int i = 0; i < n; i++) {
+    timeline_check_error_t err;
+    timeline_summary_t sum;
+
+    if (!timeline_check_file(paths[i], flags, &err, &sum)) {
+      printf("%s: ok (%zu events, %zu threads, %s)\n", paths[i], sum.events,
+             sum.nthreads, sum.cut ? "cut" : "complete");
+      for (size_t t = 0; t < sum.nthreads; t++)
+        printf("  %llu:%llu \"%s\": %zu slices, top-level %llu ns\n",
+               (unsigned long long)sum.threads[t].pid,
+               (unsigned long long)sum.threads[t].tid, sum.threads[t].name,
+               sum.threads[t].slices,
+               (unsigned long long)sum.threads[t].top_ns);
+      timeline_summary_free(&sum);
+      continue;
+    }
+    fflush(stdout);
+    if (err.rule == TL_IO) {
+      fprintf(stderr, "%s: %s\n", paths[i], err.msg);
+      return 2;
+    }
+    if (err.line)
+      fprintf(stderr, "%s:%zu: byte %zu: %s\n", paths[i], err.line, err.byte,
+              err.msg);
+    else
+      fprintf(stderr, "%s: %s\n", paths[i], err.msg);
+    return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  unsigned flags = 0;
-  int i, pprof = 0;
+  unsigned flags = 0, tl_flags = 0;
+  int i, pprof = 0, timeline = 0;
 
   if (argc == 3 && !strcmp(argv[1], "--pprof-stacks"))
     return pprof_stacks(NULL, argv[2]);
@@ -79,6 +119,12 @@ int main(int argc, char **argv) {
       flags |= FOLDED_CHECK_SORTED;
     } else if (!strcmp(argv[i], "--pprof")) {
       pprof = 1;
+    } else if (!strcmp(argv[i], "--timeline")) {
+      timeline = 1;
+    } else if (!strcmp(argv[i], "--complete")) {
+      tl_flags |= TIMELINE_CHECK_COMPLETE;
+    } else if (!strcmp(argv[i], "--e-names")) {
+      tl_flags |= TIMELINE_CHECK_E_NAMES;
     } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       usage(stdout);
       return 0;
@@ -89,6 +135,8 @@ int main(int argc, char **argv) {
   }
   if (i == argc)
     return usage(stderr);
+  if (timeline)
+    return validate_timelines(argc - i, argv + i, tl_flags);
 
   for (; pprof && i < argc; i++) {
     pprof_result_t r;

@@ -1,9 +1,10 @@
 /* Helper for test_fork_exit: records spans on three threads into PATH, then
  * ends the process the way MODE says, with spans open everywhere.
  *
- *   cflame-exit-child MODE PATH [stream]
+ *   cflame-exit-child MODE PATH [stream|timeline]
  *   MODE: return | exit | quick_exit | _exit | thread-exit
- *   stream: use the stream mode (default aggregate)
+ *   stream: use the stream mode (default aggregate); timeline: write a
+ *   timeline instead (with the stream mode's burst of spans)
  *
  * Exit status 0 when it got as far as ending the process by MODE; 2 for
  * bad usage, 3 if setup failed or the workers never got going. */
@@ -75,7 +76,8 @@ static void nested_end(const char *mode) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "stream")))
+  if (argc != 3 && !(argc == 4 && (!strcmp(argv[3], "stream") ||
+                                    !strcmp(argv[3], "timeline"))))
     return 2;
   const char *mode = argv[1];
   if (strcmp(mode, "return") && strcmp(mode, "exit") &&
@@ -86,8 +88,12 @@ int main(int argc, char **argv) {
   cflame_flame_opts_t o = cflame_flame_opts_default();
   if (argc == 4)
     o.mode = CFLAME_FLAME_STREAM;
-  if (cflame_flame_file(argv[2], &o, &guard) != 0)
+  if (argc == 4 && !strcmp(argv[3], "timeline")) {
+    if (cflame_timeline_file(argv[2], NULL, &guard) != 0)
+      return 3;
+  } else if (cflame_flame_file(argv[2], &o, &guard) != 0) {
     return 3;
+  }
   __atomic_store_n(&exit_from_worker, !strcmp(mode, "thread-exit"),
                    __ATOMIC_RELEASE);
   pthread_t th[2];

@@ -1,0 +1,86 @@
+/* Private to cflame: the timeline sink's state, shared by timeline.c (the
+ * sink: slices and events) and timeline_state.c (threads, sites, nodes).
+ * Uses only <cflame/sink.h> of the core. */
+#ifndef CFLAME_TIMELINE_H
+#define CFLAME_TIMELINE_H
+
+#include "cflame/sink.h"
+#include "json.h"
+#include "report.h"
+#include "writer.h"
+
+/* Room for the fields of one event in its args object. */
+#define TL_ARGS_MAX 8192
+
+/* A site's name and args, ready to copy: ,"name":"t::n"[,"args":{...}] */
+typedef struct tsite_s {
+  char *text;
+  size_t len;
+} tsite_t;
+
+/* Per thread (cflame_thread_data). */
+typedef struct tthread_s {
+  struct tthread_s *next;
+  const cflame_thread_t *t; /* valid during the current callback */
+  char hdr[64];             /* "pid":P,"tid":T,"ts": */
+  size_t hdr_len;
+  char name[64];            /* the thread name last written */
+  int begun;                /* the first record was seen */
+  uint32_t pending;         /* entered, not written yet (0: none) */
+  uint64_t pending_ns;
+  uint64_t last;            /* latest ts written on this thread */
+  uint32_t *stack;          /* nodes of the open B slices, outermost first */
+  uint32_t depth, cap;
+  uint32_t *parent, *site;  /* node cache: nodes never change */
+  tsite_t *text;            /* node i's site text, once looked up */
+  uint32_t known, ncap;
+  uint64_t ts_us;           /* integer microseconds of ts_txt */
+  char ts_txt[24];          /* the last timestamp's integer part */
+  size_t ts_len;
+  uint32_t *path;           /* scratch for cflame__tl_path */
+  uint32_t path_cap;
+} tthread_t;
+
+typedef struct tl_s {
+  cflame_timeline_opts_t opts;
+  cflame__writer_t w;
+  char pid[40]; /* "pid":P */
+  size_t pid_len;
+  char *pname; /* process name */
+  size_t pname_len;
+  tsite_t *sites; /* by site id, built on first use */
+  uint32_t nsites;
+  tthread_t *threads;
+  uint64_t lines; /* lines written, not yet in the counters */
+} tl_t;
+
+/* timeline_state.c */
+tl_t *cflame__tl_new(const cflame_timeline_opts_t *o);
+void cflame__tl_free(tl_t *tl);
+/* t's state, made (and its name lines written) on first use; writes the
+ * name again when it changed. NULL if out of memory. */
+tthread_t *cflame__tl_thread(tl_t *tl, cflame_guard_t *g,
+                             const cflame_thread_t *t);
+void cflame__tl_thread_free(tl_t *tl, tthread_t *th);
+/* The parent of node i (0 for the root or an unknown node). */
+uint32_t cflame__tl_parent(tl_t *tl, tthread_t *th, uint32_t i);
+/* The nodes from the root's child down to i; returns how many. */
+uint32_t cflame__tl_path(tl_t *tl, tthread_t *th, uint32_t i,
+                         uint32_t **out);
+/* The name and args text of node i's site, or NULL (out of memory). */
+const tsite_t *cflame__tl_site(tl_t *tl, tthread_t *th, uint32_t i);
+/* {"ph":"M","pid":P,"name":"process_name","args":{"name":N}  (without the
+ * event's closing brace); writes at most pid_len + JSON_STR_MAX(pname_len) + 64 bytes. */
+size_t cflame__tl_process_line(const tl_t *tl, char *p);
+/* The fast paths of the two above: nodes and texts already cached. */
+static inline uint32_t tl_parent(tl_t *tl, tthread_t *th, uint32_t i) {
+  return i < th->known ? th->parent[i] : cflame__tl_parent(tl, th, i);
+}
+static inline const tsite_t *tl_site(tl_t *tl, tthread_t *th, uint32_t i) {
+  return i < th->known && th->text[i].text ? &th->text[i]
+                                           : cflame__tl_site(tl, th, i);
+}
+/* Counts and reports (once) something the file lost. */
+void cflame__tl_dropped(const char *what);
+
+#endif /* CFLAME_TIMELINE_H */
