@@ -255,8 +255,8 @@ cflame__thread_t *cflame__thread_new(void);
  * cflame's own cost), and its release. */
 cflame__thread_t *cflame__thread_scratch(void);
 void cflame__thread_scratch_free(cflame__thread_t *t);
-/* overhead.c: measures cflame's own cost per span pair (sink lock held,
- * at a session's start). */
+/* overhead.c: measures cflame's own cost per span pair (sink lock held;
+ * done when a sink first asks for it in a session). */
 void cflame__overhead_calibrate(void);
 /* Brings t up to the live session word `live` (owner only). */
 int cflame__thread_begin(cflame__thread_t *t, uint64_t live);

@@ -100,7 +100,20 @@ void cflame__overhead_calibrate(void) {
   }
 }
 
+/* Measured once per session, when a sink first asks (a flush, with the
+ * sink lock held): sessions whose sinks never compensate pay nothing. */
+static uint64_t cal_session;
+
+static void ensure(void) {
+  uint64_t s = ld_relaxed(&cflame__live) >> 16;
+  if (s && cal_session != s) {
+    cal_session = s;
+    cflame__overhead_calibrate();
+  }
+}
+
 void cflame_sink_overhead(uint64_t *in_ticks, uint64_t *out_ticks) {
+  ensure();
   if (in_ticks)
     *in_ticks = ld_relaxed(&cost_in);
   if (out_ticks)
@@ -112,6 +125,7 @@ int cflame_thread_own_ticks(const cflame_thread_t *t, uint64_t *out,
   uint32_t have = cflame_thread_nodes(t);
   if (!out)
     return -1;
+  ensure();
   if (have > n) /* nodes added meanwhile: the first n, whole */
     have = n;
   uint64_t in = ld_relaxed(&cost_in), cost = ld_relaxed(&cost_out);

@@ -82,10 +82,8 @@ int cflame_sink_install(const cflame_sink_t *vt, void *ud,
     cflame__clock_session_start();
   cflame__report_reset();
   cflame__sinks_publish(fresh);
-  if (fresh) {
+  if (fresh)
     cflame__registry_refilter(); /* callsites come on */
-    cflame__overhead_calibrate();
-  }
   g->session = cflame__live >> 16;
   if (copy.attach)
     copy.attach(ud, g);
