@@ -71,7 +71,8 @@ typedef struct cflame_node_s {
   uint32_t depth;   /* frames below the root */
   uint64_t self_ns; /* self time since the thread began recording */
   uint64_t enters;  /* times this stack was entered */
-  uint64_t self_ticks; /* self time in clock ticks (cflame_sink_ticks_ns) */
+  uint64_t self_ticks; /* self time in clock ticks (cflame_sink_ticks_ns);
+                          never read below zero, like self_ns */
   uint64_t reserved_[1];
 } cflame_node_t;
 

@@ -133,7 +133,7 @@ int cflame_thread_own_ticks(const cflame_thread_t *t, uint64_t *out,
   for (uint32_t i = 0; i < have; i++) {
     out[i] = 0;
     if (cflame_thread_node(t, i, &node) == 0)
-      out[i] = (int64_t)node.self_ticks < 0 ? 0 : node.self_ticks;
+      out[i] = node.self_ticks;
   }
   /* A node's children's enters cost it `out` each; its own, `in` each. */
   for (uint32_t i = 1; i < have; i++) {

@@ -218,11 +218,8 @@ void cflame__thread_close_all(cflame__thread_t *t, uint64_t now) {
     return;
   fetch_add(&cflame__counters.spans_closed_at_exit,
             (uint64_t)cflame__depth(t) + t->overflow);
-  if (now < t->last)
-    now = t->last;
-  cflame__node_t *top = t->top->node;
-  st_relaxed(&top->self, top->self + (now - t->last));
-  t->last = now;
+  cflame__charge(t, t->top->node, now);
+  now = t->last; /* as charged (a clock that went back is held) */
   cflame__thread_release_above(t, 0);
   if (t->stream)
     for (uint32_t i = cflame__depth(t); i > 0; i--)

@@ -68,7 +68,7 @@ static const uint64_t *own_ticks(flame_t *f, const cflame_thread_t *t,
 static uint64_t self_of(const uint64_t *own, const cflame_node_t *node) {
   if (own)
     return own[node->index];
-  return (int64_t)node->self_ticks < 0 ? 0 : node->self_ticks;
+  return node->self_ticks; /* never below zero: cflame_thread_node */
 }
 
 /* A sink installed while threads already record counts from now on. */

@@ -133,7 +133,7 @@ static uint64_t *own_of(const pprof_t *p, const cflame_thread_t *t,
 static uint64_t self_of(const uint64_t *own, const cflame_node_t *node) {
   if (own)
     return own[node->index];
-  return (int64_t)node->self_ticks < 0 ? 0 : node->self_ticks;
+  return node->self_ticks; /* never below zero: cflame_thread_node */
 }
 
 typedef struct visit_s {
