@@ -429,16 +429,10 @@ int cflame_timeline_writer(cflame_write_fn fn, void *ctx,
 int cflame__timeline_open(const char *path, int nofollow,
                           const cflame_timeline_opts_t *opts,
                           cflame_guard_t **out) {
-  if (!path || !*path || !out)
+  if (!out)
     return CFLAME_EINVAL;
-  int fd = cflame__plat_open_out(path, nofollow);
-  if (fd < 0) {
-    st_relaxed(&cflame__counters.last_errno, -fd);
-    cflame__report(CFLAME_FAULT_CONFIG, "cannot open %s: %s", path,
-                   strerror(-fd));
-    return CFLAME_EOPEN;
-  }
-  return install(NULL, NULL, fd, 1, opts, out);
+  int fd = cflame__writer_open_path(path, nofollow);
+  return fd < 0 ? fd : install(NULL, NULL, fd, 1, opts, out);
 }
 
 int cflame_timeline_file(const char *path, const cflame_timeline_opts_t *opts,
