@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "folded_check.h"
 #include "testutil.h"
 
@@ -140,8 +141,7 @@ static void test_flush_oom_every_allocation(void **state) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(dir, sizeof dir, "/tmp/cflame-oom-XXXXXX");
-  if (!mkdtemp(dir))
+  if (tmpdir_make(dir, sizeof dir, "oom") != 0)
     return -1;
   snprintf(path, sizeof path, "%s/out", dir);
   return 0;
@@ -149,9 +149,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(dir);
 }
 
 int main(void) {

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "folded_check.h"
 #include "testutil.h"
 
@@ -35,10 +36,7 @@ static char dir[64];
 
 static int setup(void **state) {
   (void)state;
-  snprintf(dir, sizeof dir, "/tmp/cflame-fork-XXXXXX");
-  if (!mkdtemp(dir))
-    return -1;
-  return 0;
+  return tmpdir_make(dir, sizeof dir, "fork");
 }
 
 static int teardown(void **state) {
@@ -46,38 +44,11 @@ static int teardown(void **state) {
   (void)cflame_guard_drop(guard);
   guard = NULL;
   (void)cflame_clock_set(NULL, NULL);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(dir);
 }
 
 /* The whole file as a NUL-terminated string (caller frees); NULL if it
  * cannot be read. */
-static char *slurp(const char *path, size_t *len_out) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
-  size_t n;
-  while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-    len += n;
-    if (cap - len < 2) {
-      char *p = realloc(buf, cap *= 2);
-      if (!p)
-        free(buf);
-      buf = p;
-    }
-  }
-  fclose(f);
-  if (buf) {
-    buf[len] = '\0';
-    if (len_out)
-      *len_out = len;
-  }
-  return buf;
-}
-
 /* Does some line start with `prefix` and contain `part` in its stack? */
 static int has_line(const char *text, const char *prefix, const char *part) {
   for (const char *p = text; *p;) {

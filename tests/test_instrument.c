@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "folded_check.h"
 
 #ifndef INSTR_CHILD
@@ -36,39 +37,12 @@ static char dir[64];
 
 static int setup(void **state) {
   (void)state;
-  snprintf(dir, sizeof dir, "/tmp/cflame-instr-XXXXXX");
-  return mkdtemp(dir) ? 0 : -1;
+  return tmpdir_make(dir, sizeof dir, "instr");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
-  size_t n;
-  while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-    len += n;
-    if (cap - len < 2) {
-      char *p = realloc(buf, cap *= 2);
-      if (!p) {
-        free(buf);
-        buf = NULL;
-      }
-      buf = p;
-    }
-  }
-  fclose(f);
-  if (buf)
-    buf[len] = '\0';
-  return buf;
+  return tmpdir_remove(dir);
 }
 
 /* Runs the helper in MODE with CFLAME_FLAME and the extra NAME=value
@@ -117,7 +91,7 @@ static char *run_sig(const char *exe, const char *mode, int stream,
   if (folded_check_file(path, stream ? 0 : FOLDED_CHECK_SORTED, &e, NULL,
                         total) != 0)
     fail_msg("mode %s: rule %d line %zu: %s", mode, e.rule, e.line, e.msg);
-  char *text = slurp(path);
+  char *text = slurp(path, NULL);
   assert_non_null(text);
   return text;
 }

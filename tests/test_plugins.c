@@ -22,13 +22,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "files.h"
+
 static char dir[64];
 static char path[128];
 
 static int setup(void **state) {
   (void)state;
-  snprintf(dir, sizeof dir, "/tmp/cflame-plug-XXXXXX");
-  if (!mkdtemp(dir))
+  if (tmpdir_make(dir, sizeof dir, "plug") != 0)
     return -1;
   snprintf(path, sizeof path, "%s/out", dir);
   return 0;
@@ -36,9 +37,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(dir);
 }
 
 #define CHECK(c)                                                               \

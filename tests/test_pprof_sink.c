@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "pprof_check.h"
 #include "testutil.h"
 
@@ -61,16 +62,6 @@ static void expect(const pprof_result_t *r, const char *stack, long long calls,
   if (s->calls != calls || s->wall != wall)
     fail_msg("%s: calls %lld wall %lld, expected %lld %lld", stack, s->calls,
              s->wall, calls, wall);
-}
-
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  char *buf = malloc(1 << 20);
-  assert_non_null(buf);
-  *len = fread(buf, 1, 1 << 20, f);
-  fclose(f);
-  return buf;
 }
 
 /* 1000: enter parse (+10) enter lex (+5) exit lex (+3) exit parse (+7)
@@ -332,6 +323,7 @@ static void test_pprof_sink_fork_child_writes_nothing(void **state) {
   guard = NULL;
   size_t len;
   char *buf = slurp(path, &len);
+  assert_non_null(buf);
   pprof_result_t r;
   decode(buf + size, len - (size_t)size, &r);
   assert_int_equal(r.nstacks, 1);

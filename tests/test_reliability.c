@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "folded_check.h"
 #include "testutil.h"
 
@@ -32,8 +33,7 @@ static char path[128];
 
 static int setup(void **state) {
   (void)state;
-  snprintf(dir, sizeof dir, "/tmp/cflame-rel-XXXXXX");
-  if (!mkdtemp(dir))
+  if (tmpdir_make(dir, sizeof dir, "rel") != 0)
     return -1;
   snprintf(path, sizeof path, "%s/out", dir);
   return 0;
@@ -41,9 +41,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(dir);
 }
 
 /* --- children with a deadline ------------------------------------------- */
@@ -79,19 +77,6 @@ static void in_child(void (*fn)(void), unsigned seconds) {
              WTERMSIG(st) == SIGALRM ? " (hung)" : "");
   assert_true(WIFEXITED(st));
   assert_int_equal(WEXITSTATUS(st), 0);
-}
-
-static char *slurp(const char *p, size_t *len) {
-  FILE *f = fopen(p, "rb");
-  if (!f)
-    return NULL;
-  char *buf = malloc(1 << 20);
-  size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-  fclose(f);
-  if (buf)
-    buf[n] = '\0';
-  *len = n;
-  return buf;
 }
 
 /* n distinct stacks of `ms` each, on the calling thread (injected clock). */

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "testutil.h"
 #include "timeline_check.h"
 
@@ -460,30 +461,6 @@ static void test_timeline_filter_applies(void **state) {
 
 static char dir[64];
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  char *buf = NULL;
-  size_t cap = 0;
-  *len = 0;
-  for (;;) {
-    if (*len + 4096 + 1 > cap) {
-      cap = (*len + 4096 + 1) * 2;
-      char *p = realloc(buf, cap);
-      assert_non_null(p);
-      buf = p;
-    }
-    size_t n = fread(buf + *len, 1, 4096, f);
-    *len += n;
-    if (n == 0)
-      break;
-  }
-  fclose(f);
-  buf[*len] = '\0';
-  return buf;
-}
-
 #ifdef EXIT_CHILD
 /* Runs the exit helper in timeline mode; returns its checked file. */
 static char *run_child(const char *mode, unsigned flags, size_t *len) {
@@ -602,15 +579,12 @@ static void test_timeline_env_with_flame(void **state) {
 
 static int group_setup(void **state) {
   (void)state;
-  snprintf(dir, sizeof dir, "/tmp/cflame-timeline-XXXXXX");
-  return mkdtemp(dir) ? 0 : -1;
+  return tmpdir_make(dir, sizeof dir, "timeline");
 }
 
 static int group_teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(dir);
 }
 
 int main(void) {
