@@ -300,6 +300,22 @@ int cflame__stack_exit_handle(uint64_t handle) {
 
 /* --- fast paths ------------------------------------------------------------ */
 
+/* Pushes child (found under top's node) above top, its serial tagged with
+ * `tag`; returns the untagged serial. Unlike push() it checks no room and
+ * writes no record: the routes below need neither, or record themselves. */
+static inline __attribute__((always_inline)) uint64_t
+push_top(cflame__thread_t *t, cflame__frame_t *top, cflame__node_t *child,
+         uint64_t tag, uintptr_t sp, uintptr_t ra) {
+  cflame__bump(child);
+  uint64_t serial = ++t->serial;
+  top[1].node = child;
+  top[1].serial = serial | tag;
+  top[1].sp = sp;
+  top[1].ra = ra;
+  t->top = top + 1;
+  return serial;
+}
+
 /* The fast paths only run in record-free sessions with the TSC clock, on a
  * thread set up for the live session (cflame__fast equals its session);
  * everything else, including the first span of a thread, takes these
@@ -319,13 +335,7 @@ enter_generic(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
   if (child->cs != cs || t->busy || cflame__stale(top, sp, ra, cs))
     return enter_slow(t, cs, now, sp, ra);
   cflame__charge(t, cur, now);
-  cflame__bump(child);
-  uint64_t serial = ++t->serial;
-  top[1].node = child;
-  top[1].serial = serial | t->slow_tag;
-  top[1].sp = sp;
-  top[1].ra = ra;
-  t->top = top + 1;
+  uint64_t serial = push_top(t, top, child, t->slow_tag, sp, ra);
   if (t->stream)
     cflame__record(t, CFLAME_RECORD_ENTER, child->index, now);
   return serial;
@@ -356,14 +366,7 @@ enter_miss(cflame_callsite_t *cs, cflame__thread_t *t, uint64_t now,
   }
   st_relaxed(&cur->self, cur->self + (now - t->last));
   t->last = now;
-  cflame__bump(child);
-  uint64_t serial = ++t->serial;
-  top[1].node = child;
-  top[1].serial = serial;
-  top[1].sp = sp;
-  top[1].ra = ra;
-  t->top = top + 1;
-  return serial;
+  return push_top(t, top, child, 0, sp, ra);
 }
 
 __attribute__((noinline)) static void end_generic(cflame__thread_t *t,
@@ -402,14 +405,7 @@ enter_fast(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
    * read a node below zero as zero. */
   st_relaxed(&cur->self, cur->self + (now - t->last));
   t->last = now;
-  cflame__bump(child);
-  uint64_t serial = ++t->serial;
-  top[1].node = child;
-  top[1].serial = serial;
-  top[1].sp = sp;
-  top[1].ra = ra;
-  t->top = top + 1;
-  return serial;
+  return push_top(t, top, child, 0, sp, ra);
 }
 
 cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
