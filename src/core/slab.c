@@ -26,25 +26,33 @@ void cflame__slot_unlock(slot_t *s) {
   __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 }
 
-/* The slot of h if h is a live handle, with one more reference; else NULL
- * (reported as use of a closed span). */
-slot_t *cflame__slab_acquire(uint64_t h, const char *op) {
+/* Adds delta to the references of h's slot while h is live (its
+ * generation, at least one reference): the slot, and in *w the word it
+ * held before; NULL if h is not live. */
+static slot_t *slot_adjust(uint64_t h, uint64_t delta, uint64_t *w) {
   uint32_t idx = (uint32_t)h;
   uint32_t gen = (uint32_t)(h >> 32);
   if (idx == 0 || idx > ld_acquire(&nslots) || (h >> 62) != 0)
-    goto bad;
+    return NULL;
   slot_t *s = slot_at(idx - 1);
-  uint64_t w = ld_acquire(&s->word);
+  *w = ld_acquire(&s->word);
   do {
-    if ((uint32_t)(w >> 32) != gen || (uint32_t)w == 0)
-      goto bad;
-  } while (!__atomic_compare_exchange_n(&s->word, &w, w + 1, 1,
+    if ((uint32_t)(*w >> 32) != gen || (uint32_t)*w == 0)
+      return NULL;
+  } while (!__atomic_compare_exchange_n(&s->word, w, *w + delta, 1,
                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
   return s;
-bad:
-  cflame__report(CFLAME_FAULT_CLOSED_SPAN,
-                 "%s on a closed or invalid span handle; ignored", op);
-  return NULL;
+}
+
+/* The slot of h if h is a live handle, with one more reference; else NULL
+ * (reported as use of a closed span). */
+slot_t *cflame__slab_acquire(uint64_t h, const char *op) {
+  uint64_t w;
+  slot_t *s = slot_adjust(h, 1, &w);
+  if (!s)
+    cflame__report(CFLAME_FAULT_CLOSED_SPAN,
+                   "%s on a closed or invalid span handle; ignored", op);
+  return s;
 }
 
 /* Last reference gone (word w, refs 0): nobody can acquire the slot now,
@@ -68,22 +76,12 @@ static void slot_free(slot_t *s, uint64_t w, uint64_t h) {
  * racing on two threads), or an exit after an extra close freed the span,
  * is reported instead of underflowing a slot that may be another span's. */
 void cflame__slab_release(uint64_t h, const char *what) {
-  uint32_t idx = (uint32_t)h;
-  uint32_t gen = (uint32_t)(h >> 32);
-  if (idx == 0 || idx > ld_acquire(&nslots) || (h >> 62) != 0)
-    goto bad;
-  slot_t *s = slot_at(idx - 1);
-  uint64_t w = ld_acquire(&s->word);
-  do {
-    if ((uint32_t)(w >> 32) != gen || (uint32_t)w == 0)
-      goto bad;
-  } while (!__atomic_compare_exchange_n(&s->word, &w, w - 1, 1,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-  if ((uint32_t)(w - 1) == 0)
+  uint64_t w;
+  slot_t *s = slot_adjust(h, (uint64_t)-1, &w);
+  if (!s)
+    cflame__report(CFLAME_FAULT_CLOSED_SPAN, "%s; ignored", what);
+  else if ((uint32_t)(w - 1) == 0)
     slot_free(s, w - 1, h);
-  return;
-bad:
-  cflame__report(CFLAME_FAULT_CLOSED_SPAN, "%s; ignored", what);
 }
 
 void cflame__span_unref(uint64_t h) {
