@@ -74,33 +74,6 @@ static void die_errno(const char *what) {
   exit(1);
 }
 
-static uint64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-#if defined(__x86_64__) || defined(__i386__)
-#define CYCLES_NAME "rdtsc"
-static inline uint64_t cycles(void) {
-  uint32_t lo, hi;
-  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  return ((uint64_t)hi << 32) | lo;
-}
-#elif defined(__aarch64__)
-#define CYCLES_NAME "cntvct"
-static inline uint64_t cycles(void) {
-  uint64_t v;
-  __asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
-  return v;
-}
-#else
-#define CYCLES_NAME "gettime"
-static inline uint64_t cycles(void) {
-  return mono_ns();
-}
-#endif
-
 static long peak_rss_kib(void) {
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) != 0)

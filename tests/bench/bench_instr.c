@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <cflame.h>
 
+#include "bench.h"
 #include "bench_instr.h"
 
 #include <fcntl.h>
@@ -29,25 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static volatile uint64_t sink_u64;
-
-#if defined(__x86_64__) || defined(__i386__)
-static inline uint64_t cycles(void) {
-  uint32_t lo, hi;
-  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  return ((uint64_t)hi << 32) | lo;
-}
-#else
-static inline uint64_t cycles(void) {
-  return mono_ns();
-}
-#endif
 
 __attribute__((noinline)) static void plain_empty(void) {
   __asm__ volatile("");

@@ -22,24 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-#if defined(__x86_64__) || defined(__i386__)
-static inline uint64_t cycles(void) {
-  uint32_t lo, hi;
-  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  return ((uint64_t)hi << 32) | lo;
-}
-#else
-static inline uint64_t cycles(void) {
-  return mono_ns();
-}
-#endif
-
 static volatile uint64_t sink_u64;
 
 __attribute__((noinline)) static void loop_cycles(uint64_t n) {

@@ -17,6 +17,7 @@
  * --out FILE writes the folded output of the last compensated run.
  * Never run by ctest except as a smoke test (--quick --out). */
 #define _GNU_SOURCE
+#include "bench.h"
 #include "cflame.h"
 
 #include "compensate.h"
@@ -44,12 +45,6 @@ static const comp_shape_t shapes[] = {
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
 
 static volatile uint64_t keep;
-
-static uint64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

@@ -23,6 +23,7 @@
  * --out FILE writes the folded output of one more instrumented run there.
  * Never run by ctest except as a smoke test (--quick --out). */
 #define _GNU_SOURCE
+#include "bench.h"
 #include "cflame.h"
 #include "cflame/sink.h"
 
@@ -49,12 +50,6 @@ static void die(const char *what, int rc) {
   fprintf(stderr, "cflame-bench-realistic: %s: %s (%d)\n", what,
           cflame_strerror(rc), rc);
   exit(1);
-}
-
-static uint64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static int cmp_u64(const void *a, const void *b) {
