@@ -3,11 +3,13 @@
  * timeline_check.h).
  * Exit 0 if all files pass, 1 at the first bad file, 2 on usage or I/O
  * error. */
+#include "files.h"
 #include "folded_check.h"
 #include "pprof_check.h"
 #include "timeline_check.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int usage(FILE *out) {
@@ -39,12 +41,12 @@ static int pprof_stacks(const char *folded, const char *path) {
   }
   int rc = 0;
   if (folded) {
-    FILE *f = fopen(folded, "rb");
-    static char buf[1 << 24];
-    size_t len = f ? fread(buf, 1, sizeof buf, f) : 0;
-    char msg[512];
-    if (!f || ferror(f) || len == sizeof buf) {
-      fprintf(stderr, "%s: cannot read (or larger than 16 MiB)\n", folded);
+    char *buf, msg[512];
+    size_t len;
+    int errnum;
+    const char *what = file_read(folded, &buf, &len, &errnum);
+    if (what) {
+      fprintf(stderr, "%s: %s: %s\n", folded, what, strerror(errnum));
       rc = 2;
     } else if (pprof_compare_folded(&r, buf, len, msg, sizeof msg)) {
       fprintf(stderr, "%s vs %s: %s\n", path, folded, msg);
@@ -53,8 +55,7 @@ static int pprof_stacks(const char *folded, const char *path) {
       printf("%s: %zu stacks, wall per stack equal to %s\n", path, r.nstacks,
              folded);
     }
-    if (f)
-      fclose(f);
+    free(buf);
   } else {
     for (size_t k = 0; k < r.nstacks; k++)
       printf("%s\t%lld\t%lld\n", r.stacks[k].stack, r.stacks[k].calls,

@@ -1,30 +1,51 @@
 /* Whole files and scratch directories for cflame's tests. */
 #include "files.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-char *slurp(const char *path, size_t *len) {
+const char *file_read(const char *path, char **buf, size_t *len,
+                      int *errnum) {
+  *buf = NULL;
+  *len = 0;
+  errno = 0;
   FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
+  if (!f) {
+    *errnum = errno;
+    return "cannot open";
+  }
   size_t cap = 4096, have = 0, n;
-  char *buf = malloc(cap);
-  while (buf && (n = fread(buf + have, 1, cap - have - 1, f)) > 0) {
+  char *b = malloc(cap);
+  while (b && (n = fread(b + have, 1, cap - have - 1, f)) > 0) {
     have += n;
     if (cap - have < 2) {
-      char *p = realloc(buf, cap *= 2);
+      char *p = realloc(b, cap *= 2);
       if (!p)
-        free(buf);
-      buf = p;
+        free(b);
+      b = p;
     }
   }
+  *errnum = !b ? ENOMEM : ferror(f) ? (errno ? errno : EIO) : 0;
   fclose(f);
-  if (!buf)
+  if (*errnum) {
+    free(b);
+    return "cannot read";
+  }
+  b[have] = '\0';
+  *buf = b;
+  *len = have;
+  return NULL;
+}
+
+char *slurp(const char *path, size_t *len) {
+  char *buf;
+  size_t n;
+  int errnum;
+  if (file_read(path, &buf, &n, &errnum))
     return NULL;
-  buf[have] = '\0';
   if (len)
-    *len = have;
+    *len = n;
   return buf;
 }
 

@@ -5,8 +5,14 @@
 
 #include <stddef.h>
 
-/* The whole file at path, NUL-terminated (malloc'd); its length in *len
- * unless len is NULL. NULL if it cannot be opened or memory runs out. */
+/* Reads the whole file at path into *buf (malloc'd, NUL-terminated) and
+ * its length into *len. Returns NULL; or, with *buf NULL and *errnum set
+ * (ENOMEM when memory runs out), "cannot open" or "cannot read". */
+const char *file_read(const char *path, char **buf, size_t *len,
+                      int *errnum);
+
+/* The whole file at path, as file_read; its length in *len unless len is
+ * NULL. NULL if it cannot be read. */
 char *slurp(const char *path, size_t *len);
 
 /* Makes a new directory "/tmp/cflame-<tag>-XXXXXX" into dir (size bytes).

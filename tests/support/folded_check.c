@@ -1,5 +1,6 @@
 /* Strict checker for the folded-stack format described in FORMAT.md. */
 #include "folded_check.h"
+#include "files.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -312,41 +313,18 @@ static int io_fail(folded_check_error_t *err, const char *what, int errnum) {
 int folded_check_file(const char *path, unsigned flags,
                       folded_check_error_t *err, size_t *lines_out,
                       unsigned long long *total_out) {
-  FILE *f;
-  char *buf = NULL, *grown;
-  size_t len = 0, cap = 0;
-  int rc, errnum;
+  char *buf;
+  size_t len;
+  int errnum;
 
   if (lines_out)
     *lines_out = 0;
   if (total_out)
     *total_out = 0;
-  errno = 0;
-  if (!(f = fopen(path, "rb")))
-    return io_fail(err, "cannot open", errno);
-  for (;;) {
-    if (len == cap) {
-      cap = cap ? cap * 2 : 1 << 16;
-      if (!(grown = realloc(buf, cap))) {
-        free(buf);
-        fclose(f);
-        return io_fail(err, "cannot read", ENOMEM);
-      }
-      buf = grown;
-    }
-    errno = 0;
-    len += fread(buf + len, 1, cap - len, f);
-    if (len < cap)
-      break; /* fread only comes back short at end of file or on error */
-  }
-  errnum = errno;
-  if (ferror(f)) {
-    free(buf);
-    fclose(f);
-    return io_fail(err, "cannot read", errnum);
-  }
-  fclose(f);
-  rc = folded_check(buf, len, flags, err, lines_out, total_out);
+  const char *what = file_read(path, &buf, &len, &errnum);
+  if (what)
+    return io_fail(err, what, errnum);
+  int rc = folded_check(buf, len, flags, err, lines_out, total_out);
   free(buf);
   return rc;
 }

@@ -2,6 +2,7 @@
  * pprof's proto/profile.proto and the protobuf wire format, sharing no code
  * with the encoder it checks. */
 #include "pprof_check_int.h"
+#include "files.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -389,33 +390,17 @@ int pprof_check(const void *buf, size_t len, unsigned flags,
 }
 
 int pprof_check_file(const char *path, unsigned flags, pprof_result_t *r) {
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t len = 0, cap = 0, n;
+  char *buf;
+  size_t len;
+  int errnum;
   memset(r, 0, sizeof *r);
-  if (!f) {
-    snprintf(r->error, sizeof r->error, "cannot open %s", path);
+  const char *what = file_read(path, &buf, &len, &errnum);
+  if (what) {
+    snprintf(r->error, sizeof r->error, "%s %s: %s", what, path,
+             strerror(errnum));
     return -1;
   }
-  do {
-    if (len == cap) {
-      char *q = realloc(buf, cap = cap ? cap * 2 : 65536);
-      if (!q) {
-        free(buf);
-        fclose(f);
-        snprintf(r->error, sizeof r->error, "out of memory");
-        return -1;
-      }
-      buf = q;
-    }
-    n = fread(buf + len, 1, cap - len, f);
-    len += n;
-  } while (n > 0);
-  int bad = ferror(f);
-  fclose(f);
-  int rc = bad ? -1 : pprof_check(buf ? buf : "", len, flags, r);
-  if (bad)
-    snprintf(r->error, sizeof r->error, "cannot read %s", path);
+  int rc = pprof_check(buf, len, flags, r);
   free(buf);
   return rc;
 }

@@ -2,6 +2,7 @@
  * strict JSON, then the rules of timeline_events.c and the end-of-file
  * pairings. See timeline_check.h. */
 #include "timeline_priv.h"
+#include "files.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -275,51 +276,22 @@ int timeline_check(const char *buf, size_t len, unsigned flags,
 
 int timeline_check_file(const char *path, unsigned flags,
                         timeline_check_error_t *err, timeline_summary_t *sum) {
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t len = 0, cap = 0, n;
-  int rc;
+  char *buf;
+  size_t len;
+  int errnum;
 
   if (sum)
     memset(sum, 0, sizeof *sum);
-  if (!f) {
+  const char *what = file_read(path, &buf, &len, &errnum);
+  if (what) {
     if (err) {
       memset(err, 0, sizeof *err);
       err->rule = TL_IO;
-      snprintf(err->msg, sizeof err->msg, "cannot open: %s", strerror(errno));
+      snprintf(err->msg, sizeof err->msg, "%s: %s", what, strerror(errnum));
     }
     return -1;
   }
-  do {
-    if (len == cap) {
-      char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        if (err) {
-          memset(err, 0, sizeof *err);
-          err->rule = TL_IO;
-          snprintf(err->msg, sizeof err->msg, "out of memory");
-        }
-        return -1;
-      }
-      buf = nb;
-    }
-    n = fread(buf + len, 1, cap - len, f);
-    len += n;
-  } while (n > 0);
-  if (ferror(f)) {
-    free(buf);
-    fclose(f);
-    if (err) {
-      memset(err, 0, sizeof *err);
-      err->rule = TL_IO;
-      snprintf(err->msg, sizeof err->msg, "read error");
-    }
-    return -1;
-  }
-  fclose(f);
-  rc = timeline_check(buf, len, flags, err, sum);
+  int rc = timeline_check(buf, len, flags, err, sum);
   free(buf);
   return rc;
 }
