@@ -258,6 +258,15 @@ void cflame__thread_scratch_free(cflame__thread_t *t);
 /* overhead.c: measures cflame's own cost per span pair (sink lock held;
  * done when a sink first asks for it in a session). */
 void cflame__overhead_calibrate(void);
+/* ring.c: gives t a record ring of n records (a power of two) unless it
+ * has one (owner, or an installer for any live thread); -1 if out of
+ * memory. A ring is kept until the thread is freed (cflame__ring_free). */
+int cflame__ring_give(cflame__thread_t *t, size_t n);
+size_t cflame__ring_cap(const cflame__rec_t *ring);
+void cflame__ring_free(cflame__rec_t *ring);
+/* thread.c: gives every live thread a ring of n records (sink lock
+ * held). */
+void cflame__rings_prepare(size_t n);
 /* Brings t up to the live session word `live` (owner only). */
 int cflame__thread_begin(cflame__thread_t *t, uint64_t live);
 /* t's thread exits (its TSD destructor): hand its data to the sinks. */
@@ -268,8 +277,8 @@ const char *cflame__thread_label(const cflame__thread_t *t, char buf[24]);
 void cflame__thread_release_above(cflame__thread_t *t, uint32_t keep);
 /* Exits every open span of t at `now` (thread or process exit). */
 void cflame__thread_close_all(cflame__thread_t *t, uint64_t now);
-/* A new node under parent (NULL: the root) for site `id`; NULL if out of
- * memory. Owner only. */
+/* tree.c: a new node under parent (NULL: the root) for site `id`; NULL if
+ * out of memory. Owner only. */
 cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
                                  const cflame_callsite_t *cs, uint32_t id);
 /* After the sinks in done_bits flushed (or dropped): frees the dead threads
@@ -285,17 +294,25 @@ void cflame__thread_after_fork_child(const cflame__thread_t *self);
 
 /* --- the span stack (stack.c) ----------------------------------------------- */
 
-/* Appends a record to t's ring (t->stream set). */
+/* Appends a record to t's ring (t->stream set). Slot and head are written
+ * as busy (see cflame__busy_enter): a signal handler's span that lands
+ * in between would take the same slot, so it is dropped and counted
+ * instead. Before or after, its records simply come first. */
 static inline void cflame__record(cflame__thread_t *t, uint32_t kind,
                                   uint32_t node, uint64_t ticks) {
-  if (cflame_unlikely(t->head - t->tail_seen > t->ring_mask) &&
-      cflame__ring_full(t) != 0)
-    return;
-  cflame__rec_t *r = &t->ring[t->head & t->ring_mask];
-  r->ticks = ticks;
-  r->node = node;
-  r->kind = kind;
-  st_release(&t->head, t->head + 1);
+  int was = t->busy;
+  t->busy = 1;
+  signal_fence();
+  if (cflame_likely(t->head - t->tail_seen <= t->ring_mask) ||
+      cflame__ring_full(t) == 0) {
+    cflame__rec_t *r = &t->ring[t->head & t->ring_mask];
+    r->ticks = ticks;
+    r->node = node;
+    r->kind = kind;
+    st_release(&t->head, t->head + 1);
+  }
+  signal_fence();
+  t->busy = was;
 }
 
 /* Charges the time since the thread's previous event to node n. */
@@ -329,8 +346,9 @@ static inline void cflame__busy_leave(cflame__thread_t *t) {
   t->busy = 0;
 }
 
-/* The child of parent for site `id` (cs: its callsite, NULL for variants),
- * added on first use; below CFLAME_MAX_DEPTH frames, [truncated]. */
+/* tree.c: the child of parent for site `id` (cs: its callsite, NULL for
+ * variants), added on first use; below CFLAME_MAX_DEPTH frames,
+ * [truncated]. */
 cflame__node_t *cflame__stack_child(cflame__thread_t *t, cflame__node_t *parent,
                                     const cflame_callsite_t *cs, uint32_t id);
 /* Enters site `id` under t's top at `now`, from C stack position sp (busy

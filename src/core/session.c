@@ -77,6 +77,7 @@ int cflame_sink_install(const cflame_sink_t *vt, void *ud,
       ring *= 2;
     if (fresh || ring > cflame__rec_ring)
       st_relaxed(&cflame__rec_ring, ring);
+    cflame__rings_prepare(cflame__rec_ring);
   }
   if (fresh)
     cflame__clock_session_start();

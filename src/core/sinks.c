@@ -83,7 +83,7 @@ void cflame__sinks_drain(cflame__thread_t *t) {
   /* Only while its owner cannot be setting the ring up (see thread.c). */
   if (!t->dead && ld_acquire(&t->session) != cflame__live)
     return;
-  if (!t->ring)
+  if (!ld_acquire(&t->ring))
     return;
   uint64_t head = ld_acquire(&t->head);
   if (sinks && t->tail != head) {

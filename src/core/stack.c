@@ -71,56 +71,6 @@ void cflame__thread_at_exit(void) {
     cflame__thread_close_all(t, cflame__now());
 }
 
-/* --- the call tree ------------------------------------------------------ */
-
-/* The child of parent for site `id` (cs: its callsite, NULL for variants),
- * added on first use. Below CFLAME_MAX_DEPTH frames everything is charged to
- * one [truncated] node. */
-cflame__node_t *cflame__stack_child(cflame__thread_t *t, cflame__node_t *parent,
-                                    const cflame_callsite_t *cs, uint32_t id) {
-  if (parent->cs_id == CFLAME_SITE_TRUNCATED)
-    return parent;
-  cflame__ctab_t *e = cflame__ctab_at(t->ctab, parent, id);
-  cflame__node_t *c = NULL;
-  if (e->parent == parent && e->id == id) {
-    c = e->child;
-  } else {
-    uint32_t want = id;
-    if (parent->depth + 1 >= CFLAME_MAX_DEPTH) {
-      cs = NULL;
-      want = CFLAME_SITE_TRUNCATED;
-    }
-    for (c = parent->first_child; c; c = c->next_sibling)
-      if (c->cs_id == want)
-        break;
-    if (!c) {
-      c = cflame__node_add(t, parent, cs, want);
-      if (c && want == CFLAME_SITE_TRUNCATED)
-        cflame__report(CFLAME_FAULT_DEPTH,
-                       "stack deeper than %d frames; deeper ones are charged "
-                       "to [truncated]",
-                       CFLAME_MAX_DEPTH - 1);
-    }
-    if (!c)
-      return NULL;
-    e->parent = parent;
-    e->id = id;
-    e->child = c;
-  }
-  /* A child with its parent's callsite (recursion) is never cached: its
-   * enters take enter_miss, which tells recursion from a stale frame of a
-   * jumped-over activation at the same stack depth. Nor are field variants
-   * and [truncated] (no callsite): only slow paths enter them, and a
-   * NULL callsite must never match a cache. */
-  if (!c->cs || c->cs == parent->cs)
-    return c;
-  cflame__node_t *last = parent->cache;
-  if (last != &cflame__no_child)
-    last->hint = c;
-  parent->cache = c;
-  return c;
-}
-
 /* --- slow paths -------------------------------------------------------- */
 
 /* Pushes a frame for `node` (already charged up to now). The fast path
@@ -300,19 +250,50 @@ int cflame__stack_exit_handle(uint64_t handle) {
 
 /* --- fast paths ------------------------------------------------------------ */
 
+/* Writes frame f, its serial first: a signal handler that pushes onto the
+ * same slot after that store overwrites the serial too. */
+static inline __attribute__((always_inline)) void
+frame_set(cflame__frame_t *f, cflame__node_t *node, uint64_t serial,
+          uintptr_t sp, uintptr_t ra) {
+  f->serial = serial;
+  signal_fence();
+  f->node = node;
+  f->sp = sp;
+  f->ra = ra;
+}
+
+/* frame_set out of line, for push_top's rare rewrite: a tail call, so the
+ * fast path keeps no stack frame and no extra register. Returns serial. */
+__attribute__((noinline)) static uint64_t
+frame_redo(cflame__frame_t *f, cflame__node_t *node, uint64_t serial,
+           uint64_t tag, uintptr_t sp, uintptr_t ra) {
+  frame_set(f, node, serial | tag, sp, ra);
+  return serial;
+}
+
 /* Pushes child (found under top's node) above top, its serial tagged with
  * `tag`; returns the untagged serial. Unlike push() it checks no room and
- * writes no record: the routes below need neither, or record themselves. */
+ * writes no record: the routes below need neither, or record themselves.
+ *
+ * A signal handler's span may run at any instruction of this. Until the top
+ * moves, the slot above it is free to the handler, which writes its own
+ * frame there and leaves the top as it found it; so once the top has moved,
+ * the slot is checked and, if a handler wrote it, written again (serials
+ * are unique: the handler's span took a later one). After that the slot
+ * belongs to this frame, and a handler pushes above it. The fences keep
+ * the compiler to this order. */
 static inline __attribute__((always_inline)) uint64_t
 push_top(cflame__thread_t *t, cflame__frame_t *top, cflame__node_t *child,
          uint64_t tag, uintptr_t sp, uintptr_t ra) {
   cflame__bump(child);
   uint64_t serial = ++t->serial;
-  top[1].node = child;
-  top[1].serial = serial | tag;
-  top[1].sp = sp;
-  top[1].ra = ra;
+  signal_fence();
+  frame_set(&top[1], child, serial | tag, sp, ra);
+  signal_fence();
   t->top = top + 1;
+  signal_fence();
+  if (cflame_unlikely(top[1].serial != (serial | tag)))
+    return frame_redo(&top[1], child, serial, tag, sp, ra);
   return serial;
 }
 

@@ -19,43 +19,6 @@ cflame__thread_t *cflame__threads;
 
 static uint32_t thread_numbers; /* last "thread-N" handed out */
 
-/* What a node's child cache holds before its first child: its callsite is
- * NULL, which no span passes, so the fast path needs no NULL check. */
-/* Its callsite is itself: no span passes that, not even a NULL callsite. */
-cflame__node_t cflame__no_child = {
-    .cs = (const cflame_callsite_t *)(const void *)&cflame__no_child,
-    .cache = &cflame__no_child,
-    .hint = &cflame__no_child};
-#define no_child cflame__no_child
-
-cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
-                                 const cflame_callsite_t *cs, uint32_t id) {
-  uint32_t i = t->nnodes;
-  int k = cflame__chunk_of(i);
-  if (k >= CFLAME__CHUNKS)
-    return NULL;
-  if (!t->chunks[k]) {
-    t->chunks[k] = calloc((size_t)CFLAME__CHUNK0 << k, sizeof(cflame__node_t));
-    if (!t->chunks[k])
-      return NULL;
-  }
-  cflame__node_t *n = cflame__node_at(t, i);
-  memset(n, 0, sizeof *n);
-  n->cache = &no_child;
-  n->hint = &no_child;
-  n->cs = cs;
-  n->cs_id = id;
-  n->index = i;
-  if (parent) {
-    n->depth = parent->depth + 1;
-    n->parent = parent->index;
-    n->next_sibling = parent->first_child;
-    parent->first_child = n;
-  }
-  st_release(&t->nnodes, i + 1); /* sinks may read it from now on */
-  return n;
-}
-
 void cflame__thread_release_above(cflame__thread_t *t, uint32_t keep) {
   for (uint32_t i = cflame__depth(t); i > keep; i--) {
     uint64_t s = t->stack[i].serial;
@@ -165,22 +128,19 @@ int cflame__thread_begin(cflame__thread_t *t, uint64_t live) {
     tree_reset(t, live >> 16);
   int was = t->stream;
   int rec = ld_relaxed(&cflame__rec_on);
-  if (rec && t->ring && t->ring_mask + 1 != ld_relaxed(&cflame__rec_ring) &&
-      fresh) {
-    free(t->ring); /* another size asked for; nothing of it is pending */
-    t->ring = NULL;
+  size_t want = ld_relaxed(&cflame__rec_ring);
+  if (rec && cflame__ring_give(t, want) != 0) {
+    rec = 0;
+    cflame__report(CFLAME_FAULT_DROPPED,
+                   "out of memory for a thread's record ring; its records "
+                   "are dropped");
   }
-  if (rec && !t->ring) {
-    size_t n = ld_relaxed(&cflame__rec_ring);
-    t->ring = malloc(n * sizeof *t->ring);
-    if (t->ring) {
-      t->ring_mask = n - 1;
-    } else {
-      rec = 0;
-      cflame__report(CFLAME_FAULT_DROPPED,
-                     "out of memory for a thread's record ring; its records "
-                     "are dropped");
-    }
+  /* A ring of another size than asked is kept as it is, if smaller (a
+   * session start allocates nothing); its size only changes while nothing
+   * in it is pending. */
+  if (rec && t->head == ld_acquire(&t->tail)) {
+    size_t cap = cflame__ring_cap(t->ring);
+    t->ring_mask = (want < cap ? want : cap) - 1;
   }
   t->stream = rec;
   if (rec && !was) {
@@ -199,6 +159,14 @@ int cflame__thread_begin(cflame__thread_t *t, uint64_t live) {
   return 0;
 }
 
+void cflame__rings_prepare(size_t n) {
+  pthread_mutex_lock(&cflame__threads_lock);
+  for (cflame__thread_t *t = cflame__threads; t; t = t->next)
+    if (!t->dead)
+      (void)cflame__ring_give(t, n); /* else the owner tries at its start */
+  pthread_mutex_unlock(&cflame__threads_lock);
+}
+
 static void thread_free(cflame__thread_t *t) {
   for (int i = 0; i < CFLAME_SINKS_MAX; i++)
     if (t->sink_data[i] && (cflame__installed >> i & 1) &&
@@ -208,7 +176,7 @@ static void thread_free(cflame__thread_t *t) {
   for (int k = 0; k < CFLAME__CHUNKS; k++)
     free(t->chunks[k]);
   free(t->ctab);
-  free(t->ring);
+  cflame__ring_free(t->ring);
   free(t->name);
   free(t);
 }
