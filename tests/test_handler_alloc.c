@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <cflame.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,16 +92,17 @@ static int teardown(void **state) {
   return 0;
 }
 
-/* Installs a flame sink: mode and ring size (0: the default). */
+/* Installs a flame sink: mode and ring size (0: the default); NULL if that
+ * failed. */
 static cflame_guard_t *install(cflame_flame_mode_t mode, size_t ring) {
   cflame_flame_opts_t o = cflame_flame_opts_default();
   o.mode = mode;
   o.module_path = false;
   if (ring)
     o.stream_records = ring;
+  o.buffer_size = 4096; /* records drained to it reach `out` soon */
   cflame_guard_t *s = NULL;
-  assert_int_equal(cflame_flame_writer(memout_write, &out, &o, &s), 0);
-  return s;
+  return cflame_flame_writer(memout_write, &out, &o, &s) == 0 ? s : NULL;
 }
 
 typedef struct session_s {
@@ -108,28 +110,68 @@ typedef struct session_s {
   size_t ring;
 } session_t;
 
+/* Off cmocka's thread: a failed check returns its line. */
+#define CHECK(c)                                                               \
+  do {                                                                         \
+    if (!(c))                                                                  \
+      return __LINE__;                                                         \
+  } while (0)
+
 /* Session a, with the handler's callsite used there (outside the handler
  * and in it), then session b, whose first span on this thread is the
- * handler's: it must allocate nothing, and be recorded. */
-static void handler_starts(session_t a, session_t b) {
+ * handler's: it must allocate nothing, be recorded, and leave the thread a
+ * ring of the size b asked for. */
+static int handler_starts_here(session_t a, session_t b) {
   tclock_install(1000);
-  g = install(a.mode, a.ring);
+  CHECK((g = install(a.mode, a.ring)) != NULL);
   on_usr1(0);
   raise(SIGUSR1);
-  assert_int_equal(cflame_guard_drop(g), 0);
+  CHECK(cflame_guard_drop(g) == 0);
   g = NULL;
   memout_free(&out);
 
-  g = install(b.mode, b.ring);
+  CHECK((g = install(b.mode, b.ring)) != NULL);
   handler_allocs = 0;
   raise(SIGUSR1); /* the thread's first span of this session */
-  assert_int_equal(handler_allocs, 0);
+  CHECK(handler_allocs == 0);
+  /* 2400 records, some 20 KB of lines: a ring of the size b asked for
+   * (256, or at least 4096) has drained them through the sink's 4 KiB
+   * buffer before any flush, or not. */
+  for (int i = 0; i < 1200; i++) {
+    CFLAME_SPAN(x, "x");
+    tclock_ns += 1;
+    CFLAME_SPAN_END(x);
+  }
+  if (b.mode == CFLAME_FLAME_STREAM)
+    CHECK((out.len > 0) == (b.ring == 256));
   tclock_ns += 1;
-  assert_int_equal(cflame_guard_drop(g), 0);
+  CHECK(cflame_guard_drop(g) == 0);
   g = NULL;
   /* Recorded: 5 ns in the handler's span, in either mode. */
-  assert_non_null(strstr(memout_str(&out), "main;handler 5\n"));
+  CHECK(strstr(memout_str(&out), ";handler 5\n") != NULL);
   memout_free(&out);
+  return 0;
+}
+
+typedef struct pair_s {
+  session_t a, b;
+  int failed_line;
+} pair_t;
+
+static void *pair_main(void *arg) {
+  pair_t *p = arg;
+  p->failed_line = handler_starts_here(p->a, p->b);
+  return NULL;
+}
+
+/* On a new thread each time: its ring is what these two sessions made. */
+static void handler_starts(session_t a, session_t b) {
+  pair_t p = {a, b, 0};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, pair_main, &p), 0);
+  assert_int_equal(pthread_join(th, NULL), 0);
+  if (p.failed_line)
+    fail_msg("check at line %d failed", p.failed_line);
 }
 
 static void test_handler_ring_smaller(void **state) {
@@ -147,7 +189,7 @@ static void test_handler_ring_larger(void **state) {
 static void test_handler_first_ring(void **state) {
   (void)state;
   handler_starts((session_t){CFLAME_FLAME_AGGREGATE, 0},
-                 (session_t){CFLAME_FLAME_STREAM, 1024});
+                 (session_t){CFLAME_FLAME_STREAM, 4096});
 }
 
 static void test_handler_no_ring(void **state) {

@@ -111,6 +111,8 @@ struct cflame_thread_s {
   uint64_t slow_tag;    /* CFLAME__SERIAL_NONE: frames skip the exit fast path */
   cflame__rec_t *ring;  /* records: owner produces, the sink lock consumes */
   uint64_t ring_mask;
+  cflame__rec_t *spare;   /* offered at install, taken by the owner */
+  cflame__rec_t *retired; /* left by the owner, freed at the next install */
   uint64_t head;        /* owner writes (release) */
   uint64_t tail_seen;   /* owner's copy of tail */
   uint64_t tail;        /* consumer writes (release), under the sink lock */
@@ -258,13 +260,18 @@ void cflame__thread_scratch_free(cflame__thread_t *t);
 /* overhead.c: measures cflame's own cost per span pair (sink lock held;
  * done when a sink first asks for it in a session). */
 void cflame__overhead_calibrate(void);
-/* ring.c: gives t a record ring of n records (a power of two) unless it
- * has one (owner, or an installer for any live thread); -1 if out of
- * memory. A ring is kept until the thread is freed (cflame__ring_free). */
-int cflame__ring_give(cflame__thread_t *t, size_t n);
-size_t cflame__ring_cap(const cflame__rec_t *ring);
+/* ring.c. Offers t a spare ring of n records (a power of two) unless its
+ * ring holds that many, and frees its retired ring (sink lock held, t
+ * live). */
+void cflame__ring_offer(cflame__thread_t *t, size_t n);
+/* Owner, at a session's start with nothing pending: takes up a spare ring
+ * if its own is smaller than n (allocates only if it has none and none was
+ * offered) and sets the mask for n records at most; -1 if out of memory. */
+int cflame__ring_ready(cflame__thread_t *t, size_t n);
 void cflame__ring_free(cflame__rec_t *ring);
-/* thread.c: gives every live thread a ring of n records (sink lock
+/* Frees every ring t holds (t is being freed). */
+void cflame__rings_free(cflame__thread_t *t);
+/* thread.c: offers every live thread a ring of n records (sink lock
  * held). */
 void cflame__rings_prepare(size_t n);
 /* Brings t up to the live session word `live` (owner only). */

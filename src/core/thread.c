@@ -128,19 +128,13 @@ int cflame__thread_begin(cflame__thread_t *t, uint64_t live) {
     tree_reset(t, live >> 16);
   int was = t->stream;
   int rec = ld_relaxed(&cflame__rec_on);
-  size_t want = ld_relaxed(&cflame__rec_ring);
-  if (rec && cflame__ring_give(t, want) != 0) {
+  /* Only while nothing of the ring is pending may it change. */
+  if (rec && t->head == ld_acquire(&t->tail) &&
+      cflame__ring_ready(t, ld_relaxed(&cflame__rec_ring)) != 0) {
     rec = 0;
     cflame__report(CFLAME_FAULT_DROPPED,
                    "out of memory for a thread's record ring; its records "
                    "are dropped");
-  }
-  /* A ring of another size than asked is kept as it is, if smaller (a
-   * session start allocates nothing); its size only changes while nothing
-   * in it is pending. */
-  if (rec && t->head == ld_acquire(&t->tail)) {
-    size_t cap = cflame__ring_cap(t->ring);
-    t->ring_mask = (want < cap ? want : cap) - 1;
   }
   t->stream = rec;
   if (rec && !was) {
@@ -163,7 +157,7 @@ void cflame__rings_prepare(size_t n) {
   pthread_mutex_lock(&cflame__threads_lock);
   for (cflame__thread_t *t = cflame__threads; t; t = t->next)
     if (!t->dead)
-      (void)cflame__ring_give(t, n); /* else the owner tries at its start */
+      cflame__ring_offer(t, n); /* else the owner tries at its start */
   pthread_mutex_unlock(&cflame__threads_lock);
 }
 
@@ -176,7 +170,7 @@ static void thread_free(cflame__thread_t *t) {
   for (int k = 0; k < CFLAME__CHUNKS; k++)
     free(t->chunks[k]);
   free(t->ctab);
-  cflame__ring_free(t->ring);
+  cflame__rings_free(t);
   free(t->name);
   free(t);
 }
