@@ -2,6 +2,7 @@
  * reused), lines written straight into the writer's buffer, and the sorted
  * batches of aggregate flushes. */
 #include "flame.h"
+#include "sort.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -246,33 +247,33 @@ void cflame__batch_free(batch_t *b) {
   memset(b, 0, sizeof *b);
 }
 
-static const char *sort_own; /* qsort has no context argument in C11 */
-
-static const char *entry_text(const entry_t *e) {
-  return (e->base ? *e->base : sort_own) + e->off;
+/* own: the batch's own text, for entries without a base. */
+static const char *entry_text(const entry_t *e, const char *own) {
+  return (e->base ? *e->base : own) + e->off;
 }
 
-static int entry_cmp(const void *a, const void *b) {
+static int entry_cmp(const void *a, const void *b, void *own) {
   const entry_t *x = a, *y = b;
   size_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(entry_text(x), entry_text(y), n);
+  int c = memcmp(entry_text(x, own), entry_text(y, own), n);
   if (c)
     return c;
   return (x->len > y->len) - (x->len < y->len);
 }
 
 /* In place: equal stacks become their first entry, the text stays where it
- * is (no second copy of a flush's stacks, and nothing to fail). */
+ * is, and the sort allocates nothing: a flush's memory beyond what the sink
+ * keeps is the index itself (no second copy of the stacks or of the index,
+ * and nothing to fail). */
 void cflame__batch_merge(batch_t *b) {
   if (b->n == 0)
     return;
-  sort_own = b->text.p;
-  qsort(b->e, b->n, sizeof *b->e, entry_cmp);
+  cflame__sort(b->e, b->n, sizeof *b->e, entry_cmp, b->text.p);
   size_t out = 0;
   for (size_t i = 0; i < b->n;) {
     uint64_t ns = 0;
     size_t j = i;
-    for (; j < b->n && entry_cmp(&b->e[i], &b->e[j]) == 0; j++)
+    for (; j < b->n && entry_cmp(&b->e[i], &b->e[j], b->text.p) == 0; j++)
       ns = ns + b->e[j].ns > COUNT_MAX ? COUNT_MAX : ns + b->e[j].ns;
     b->e[out] = b->e[i];
     b->e[out++].ns = ns;
