@@ -374,10 +374,12 @@ enter_fast(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node;
   cflame__node_t *child = cur->cache; /* never NULL: see cflame__node_add */
-  if (cflame_unlikely(child->cs != cs || sp > top->sp)) {
+  if (cflame_unlikely(sp > top->sp)) /* frames jumped over */
+    return enter_miss(cs, t, now, sp, ra);
+  if (cflame_unlikely(child->cs != cs)) {
     /* Siblings entered in turn: the one after the cached child. */
     child = child->hint;
-    if (child->cs != cs || sp > top->sp)
+    if (child->cs != cs)
       return enter_miss(cs, t, now, sp, ra);
     cur->cache = child;
   }
@@ -390,7 +392,9 @@ enter_fast(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
 }
 
 cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
-  return enter_fast(cs, CFLAME__CALLER_SP(), CFLAME__CALLER_RA());
+  uintptr_t sp = CFLAME__CALLER_SP();
+  __asm__("" : "+r"(sp)); /* computed once, not again for each use */
+  return enter_fast(cs, sp, CFLAME__CALLER_RA());
 }
 
 /* The same for callers that know their own position (instrumentation
