@@ -87,7 +87,8 @@ static void test_sinks_three_at_once_agree(void **state) {
   if (folded_check(agg.buf, agg.len, 0, &e, NULL, NULL) ||
       folded_check(stream.buf, stream.len, 0, &e, NULL, NULL))
     fail_msg("rule %d line %zu: %s", e.rule, e.line, e.msg);
-  char *a = folded_sums(memout_str(&agg)), *b = folded_sums(memout_str(&stream));
+  char *a = folded_sums(memout_str(&agg)),
+       *b = folded_sums(memout_str(&stream));
   assert_string_equal(a, b);
   if (!strstr(a, "w;test_sinks::work;test_sinks::work 111\n"))
     fail_msg("%s", a);
@@ -97,7 +98,8 @@ static void test_sinks_three_at_once_agree(void **state) {
   assert_string_equal(memout_str(&fmt), "   0.000000s  INFO outer: inside\n");
 }
 
-/* --- a user sink -------------------------------------------------------------- */
+/* --- a user sink
+ * -------------------------------------------------------------- */
 
 typedef struct spy_s {
   char log[4096];
@@ -246,8 +248,35 @@ static void test_sinks_joining_sink_counts_from_its_install(void **state) {
   assert_string_equal(memout_str(&stream), "main;test_sinks::a 7\n");
 }
 
+/* compensate on the real clock: cflame's own calibration spans register
+ * cleanly (no repaired name reported) and never reach the output. */
+static void test_sinks_compensate_real_clock(void **state) {
+  (void)state;
+  (void)cflame_clock_set(NULL, NULL);
+  errlog_t log;
+  memset(&log, 0, sizeof log);
+  cflame_on_error(errlog_fn, &log);
+  cflame_flame_opts_t o = cflame_flame_opts_default();
+  o.compensate = true;
+  cflame_guard_t *g = NULL;
+  assert_int_equal(cflame_flame_writer(memout_write, &agg, &o, &g), 0);
+  work(3);
+  assert_int_equal(cflame_guard_drop(g), 0);
+  cflame_on_error(NULL, NULL);
+  for (int k = 0; k < CFLAME_FAULT_KIND_COUNT_; k++)
+    assert_int_equal(log.count[k], 0);
+  const char *text = memout_str(&agg);
+  assert_int_equal(
+      folded_check(text, strlen(text), FOLDED_CHECK_SORTED, NULL, NULL, NULL),
+      0);
+  assert_null(strstr(text, "calibration"));
+  assert_non_null(strstr(text, "main;test_sinks::work"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_sinks_compensate_real_clock, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_sinks_three_at_once_agree, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_sinks_user_sink_sees_everything,

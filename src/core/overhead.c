@@ -13,15 +13,27 @@
 
 static uint64_t cost_in, cost_out; /* ticks per enter; sink lock */
 
-#define PAIRS 2000
+#define PAIRS  2000
 #define ROUNDS 5
 
-static cflame_callsite_t cal_parent = {"[calibration]", "", "overhead.c", 0,
-                                       CFLAME_LEVEL_ERROR, NULL, 0,
-                                       CFLAME_INTEREST_UNKNOWN, {0, 0}};
-static cflame_callsite_t cal_child = {"[calibration child]", "", "overhead.c", 0,
-                                      CFLAME_LEVEL_ERROR, NULL, 0,
-                                      CFLAME_INTEREST_UNKNOWN, {0, 0}};
+static cflame_callsite_t cal_parent = {"calibration",
+                                       "cflame",
+                                       "overhead.c",
+                                       0,
+                                       CFLAME_LEVEL_ERROR,
+                                       NULL,
+                                       0,
+                                       CFLAME_INTEREST_UNKNOWN,
+                                       {0, 0}};
+static cflame_callsite_t cal_child = {"calibration_child",
+                                      "cflame",
+                                      "overhead.c",
+                                      0,
+                                      CFLAME_LEVEL_ERROR,
+                                      NULL,
+                                      0,
+                                      CFLAME_INTEREST_UNKNOWN,
+                                      {0, 0}};
 
 __attribute__((noinline)) static uint64_t pairs(int spans) {
   uint64_t t0 = cflame__plat_tsc();
