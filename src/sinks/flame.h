@@ -100,6 +100,34 @@ static const char cflame__digit_pairs[201] =
 
 /* Digits of v, written backwards from end, two at a time; returns the
  * count. */
+/* Decimal digits of v (1 for 0): from its bit length, then one compare. */
+static inline size_t cflame__dec_digits(uint64_t v) {
+  static const uint64_t pow10[20] = {1u,
+                                     10u,
+                                     100u,
+                                     1000u,
+                                     10000u,
+                                     100000u,
+                                     1000000u,
+                                     10000000u,
+                                     100000000u,
+                                     1000000000u,
+                                     10000000000u,
+                                     100000000000u,
+                                     1000000000000u,
+                                     10000000000000u,
+                                     100000000000000u,
+                                     1000000000000000u,
+                                     10000000000000000u,
+                                     100000000000000000u,
+                                     1000000000000000000u,
+                                     10000000000000000000u};
+  /* floor(bits * log10(2)) + 1 digits is right or one too many */
+  unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1);
+  size_t n = (bits * 1233u >> 12) + 1;
+  return n - ((v | 1) < pow10[n - 1]);
+}
+
 static inline size_t cflame__dec_back(char *end, uint64_t v) {
   char *q = end;
   while (v >= 100) {
@@ -176,9 +204,7 @@ static inline void cflame__flame_line(flame_t *f, const char *stack,
       memcpy(p, stack, len);
     }
     p[len] = ' ';
-    size_t n = 1; /* digits of ns, counted to write them in place */
-    for (uint64_t ten = 10; n < 20 && ns >= ten; ten *= 10)
-      n++;
+    size_t n = cflame__dec_digits(ns); /* to write them in place */
     cflame__dec_back(p + len + 1 + n, ns);
     p[len + 1 + n] = '\n';
     cflame__writer_commit(w, len + n + 2);
