@@ -36,6 +36,11 @@
 # them, and the slow enters among them (the miss rate); then its ratio to
 # the aggregate case (a chain of 3 nested spans), and what the instrumented
 # build adds per pair with no sink ever installed (case realistic_nosink).
+# For aggregate, siblings and realistic it also prints the instructions
+# inside cflame_scope_enter and cflame_scope_exit per pair (callees
+# included, from callgrind_annotate --inclusive): cflame's own work, apart
+# from what the macros cost the calling code (calls, a token kept live, and
+# in the realistic program functions the compiled-out build inlines).
 # The baselines (empty loop, two rdtsc reads, two clock_gettime
 # calls per pair) are counted the same way. Under valgrind cflame may pick
 # another clock than natively (its invariant-TSC check reads CPUID, which
@@ -89,6 +94,17 @@ total_ir() {
        END { if (!found && t != "") print t }' "$1"
 }
 
+# Ir inside cflame_scope_enter and cflame_scope_exit, callees included (the
+# out-of-line routes they jump to), from a callgrind output file: what cflame
+# itself executes, without the caller's side of the macros.
+inside_ir() {
+  command -v callgrind_annotate >/dev/null 2>&1 || return 0
+  callgrind_annotate --inclusive=yes "$1" 2>/dev/null | awk '
+    /:cflame_scope_enter( |$)/ || /:cflame_scope_exit( |$)/ {
+      v = $1; gsub(",", "", v); t += v }
+    END { print t + 0 }'
+}
+
 run_one() { # case iterations [binary] -> prints Ir; its stdout to $out/case.N.txt
   valgrind --tool=callgrind --callgrind-out-file="$out/$1.$2.out" \
     "${3:-$bench}" --callgrind-case "$1" "$2" >"$out/$1.$2.txt" 2>"$out/$1.$2.log" || {
@@ -106,6 +122,7 @@ echo "(registry: per new+enter+exit+close set = (Ir(2N) - Ir(N)) / N)"
 echo "valgrind: $(valgrind --version)"
 printf '%-13s %-10s %14s %14s %12s\n' case clock "Ir(N)" "Ir(2N)" "Ir/pair"
 agg_per=
+agg_inside=
 field() { # name file -> the value of name=... in file
   sed -n "s/.*$1=\([0-9a-z]*\).*/\1/p" "$2"
 }
@@ -137,6 +154,15 @@ realistic_row() {
       if (q > p) printf "  realistic: slow enters %d of %d = %.3f %% (warm rounds)\n", t - s, q - p, 100 * (t - s) / (q - p)
       if (agg != "" && per != "-") printf "  realistic / aggregate (3-nested chain): %.2f / %.2f = %.2fx\n", per, agg, per / agg
     }'
+  i1=$(inside_ir "$out/realistic.$rn.out")
+  i2=$(inside_ir "$out/realistic.$rn2.out")
+  awk -v a="$i1" -v b="$i2" -v p="$p1" -v q="$p2" -v agg="$agg_inside" 'BEGIN {
+      if (q <= p || b <= a) exit
+      r = (b - a) / (q - p)
+      printf "  realistic, inside cflame_scope_enter/exit per pair: %.2f", r
+      if (agg != "") printf " (aggregate chain: %.2f; %.2fx)", agg, r / agg
+      printf "\n"
+    }'
 }
 for c in $cases; do
   if [ "$c" = realistic ]; then
@@ -152,6 +178,16 @@ for c in $cases; do
   [ "${units:-3}" = 3 ] || per="$per/set"
   printf '%-13s %-10s %14s %14s %12s\n' "$c" "${clock:-?}" "$ir1" "$ir2" "$per"
   [ "$c" != aggregate ] || agg_per=$per
+  case $c in
+  aggregate | siblings)
+    i1=$(inside_ir "$out/$c.$n.out")
+    i2=$(inside_ir "$out/$c.$n2.out")
+    inside=$(awk -v a="$i1" -v b="$i2" -v n="$n" \
+      'BEGIN { if (b > a) printf "%.2f", (b - a) / (3 * n) }')
+    [ -z "$inside" ] || echo "  $c, inside cflame_scope_enter/exit per pair: $inside"
+    [ "$c" != aggregate ] || agg_inside=$inside
+    ;;
+  esac
 done
 
 if [ "${ANNOTATE:-0}" = 1 ] && command -v callgrind_annotate >/dev/null 2>&1; then
