@@ -16,24 +16,14 @@ static uint64_t cost_in, cost_out; /* ticks per enter; sink lock */
 #define PAIRS  2000
 #define ROUNDS 5
 
-static cflame_callsite_t cal_parent = {"calibration",
-                                       "cflame",
-                                       "overhead.c",
-                                       0,
-                                       CFLAME_LEVEL_ERROR,
-                                       NULL,
-                                       0,
-                                       CFLAME_INTEREST_UNKNOWN,
-                                       {0, 0}};
-static cflame_callsite_t cal_child = {"calibration_child",
-                                      "cflame",
-                                      "overhead.c",
-                                      0,
-                                      CFLAME_LEVEL_ERROR,
-                                      NULL,
-                                      0,
-                                      CFLAME_INTEREST_UNKNOWN,
-                                      {0, 0}};
+/* cflame's own callsites, measured whatever the filter says. */
+#define CAL_SITE(nm)                                                           \
+  {                                                                            \
+    .name = (nm), .target = "cflame", .file = "overhead.c",                    \
+    .level = CFLAME_LEVEL_ERROR, .interest_ = CFLAME_INTEREST_UNKNOWN          \
+  }
+static cflame_callsite_t cal_parent = CAL_SITE("calibration");
+static cflame_callsite_t cal_child = CAL_SITE("calibration_child");
 
 __attribute__((noinline)) static uint64_t pairs(int spans) {
   uint64_t t0 = cflame__plat_tsc();
