@@ -13,6 +13,8 @@ uint64_t cflame__fast = CFLAME__FAST_NONE;
 int cflame__rec_on;
 size_t cflame__rec_ring = 4096;
 int cflame__want_fields;
+int cflame__want_spans;
+int cflame__want_notes;
 uint64_t cflame__session_t0;
 cflame__slot_t cflame__slots[CFLAME_SINKS_MAX];
 uint32_t cflame__installed;
@@ -44,6 +46,10 @@ void cflame__sinks_publish(int fresh) {
   st_relaxed(&cflame__rec_on, rec);
   st_relaxed(&cflame__want_fields,
              cflame__sinks_with(CFLAME_SINK_FIELDS) != 0);
+  st_relaxed(&cflame__want_notes, cflame__sinks_with(CFLAME_SINK_SPANS) != 0);
+  st_relaxed(&cflame__want_spans,
+             (cflame__sinks_with(CFLAME_SINK_SPANS) &
+              cflame__sinks_with(CFLAME_SINK_RECORDS)) != 0);
   int fast = live && !rec &&
              ld_relaxed(&cflame__clock_mode) == CFLAME__CLOCK_TSC;
   st_release(&cflame__fast, fast ? live : CFLAME__FAST_NONE);
@@ -59,23 +65,47 @@ _Static_assert(sizeof(cflame__rec_t) == sizeof(cflame_record_t) &&
                        offsetof(cflame_record_t, kind),
                "ring records are handed to sinks as they are");
 
+/* The records of r[0..n) but the CFLAME_RECORD_SPAN ones, in runs. */
+static void deliver_plain(const cflame__slot_t *s, const cflame__thread_t *t,
+                          const cflame_record_t *r, size_t n) {
+  size_t from = 0;
+  for (size_t i = 0; i <= n; i++)
+    if (i == n || r[i].kind == CFLAME_RECORD_SPAN) {
+      if (i > from)
+        s->vt.records(s->ud, s->g, t, r + from, i - from);
+      from = i + 1;
+    }
+}
+
 static void deliver(cflame__thread_t *t, const cflame__rec_t *r, size_t n,
-                    uint32_t sinks) {
+                    uint32_t sinks, int spans) {
   /* The slots between tail and head are the consumer's: converted in
    * place, they are passed on without a copy. */
   const cflame_record_t *out = (const cflame_record_t *)(const void *)r;
-  for (int i = 0; i < CFLAME_SINKS_MAX; i++)
-    if ((sinks >> i & 1) && cflame__slots[i].vt.records)
-      cflame__slots[i].vt.records(cflame__slots[i].ud, cflame__slots[i].g, t,
-                                  out, n);
+  for (int i = 0; i < CFLAME_SINKS_MAX; i++) {
+    const cflame__slot_t *s = &cflame__slots[i];
+    if (!(sinks >> i & 1) || !s->vt.records)
+      continue;
+    if (spans && !(s->vt.needs & CFLAME_SINK_SPANS))
+      deliver_plain(s, t, out, n);
+    else
+      s->vt.records(s->ud, s->g, t, out, n);
+  }
 }
 
-/* Ticks to ns since the session start, in place. */
-static void convert(cflame__rec_t *r, size_t n, uint64_t t0) {
+/* Ticks to ns since the session start, in place; returns whether there
+ * were span records (their `ns` is a span id, kept). */
+static int convert(cflame__rec_t *r, size_t n, uint64_t t0) {
+  int spans = 0;
   for (size_t i = 0; i < n; i++) {
+    if (cflame_unlikely(r[i].kind == CFLAME_RECORD_SPAN)) {
+      spans = 1;
+      continue;
+    }
     uint64_t ns = cflame__clock_to_ns(r[i].ticks);
     r[i].ticks = ns > t0 ? ns - t0 : 0;
   }
+  return spans;
 }
 
 void cflame__sinks_drain(cflame__thread_t *t) {
@@ -95,8 +125,8 @@ void cflame__sinks_drain(cflame__thread_t *t) {
       size_t n = (size_t)(head - i);
       if (n > t->ring_mask + 1 - at)
         n = t->ring_mask + 1 - at;
-      convert(&t->ring[at], n, t0);
-      deliver(t, &t->ring[at], n, sinks);
+      int spans = convert(&t->ring[at], n, t0);
+      deliver(t, &t->ring[at], n, sinks, spans);
       i += n;
     }
   }

@@ -110,26 +110,13 @@ static void put_x(tl_t *tl, tthread_t *th, uint32_t node, uint64_t ns,
 
 /* --- slices from records ------------------------------------------------------ */
 
-static int push(tthread_t *th, uint32_t node) {
-  if (th->depth == th->cap) {
-    uint32_t c = th->cap ? th->cap * 2 : 32;
-    uint32_t *s = realloc(th->stack, c * sizeof *s);
-    if (!s)
-      return -1;
-    th->stack = s;
-    th->cap = c;
-  }
-  th->stack[th->depth++] = node;
-  return 0;
-}
-
 /* The entered span that is not written yet becomes an open B slice. */
 static void settle(tl_t *tl, tthread_t *th) {
   if (!th->pending)
     return;
   uint32_t node = th->pending;
   th->pending = 0;
-  if (push(th, node) != 0) {
+  if (cflame__tl_push(th, node) != 0) {
     cflame__tl_dropped("a slice (out of memory)");
     return;
   }
@@ -148,7 +135,7 @@ static void move_to(tl_t *tl, tthread_t *th, uint32_t node, uint64_t ns) {
   while (th->depth > k)
     put_edge(tl, th, 'E', th->stack[--th->depth], ns);
   for (; k < len; k++) {
-    if (push(th, path[k]) != 0) {
+    if (cflame__tl_push(th, path[k]) != 0) {
       cflame__tl_dropped("a slice (out of memory)");
       break;
     }
@@ -163,11 +150,20 @@ static void records(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
   if (!th)
     return;
   for (size_t i = 0; i < n; i++) {
+    if (cflame_unlikely(r[i].kind == CFLAME_RECORD_SPAN)) { /* names the */
+      th->mark = 1, th->mark_id = r[i].ns, th->mark_seq = r[i].node;
+      continue; /* next ENTER: registry span ns, its enter node */
+    }
     uint64_t ns = clamp_ts(th, r[i].ns);
     uint32_t node = r[i].node;
     uint32_t top = th->pending ? th->pending
                    : th->depth ? th->stack[th->depth - 1]
                                : 0;
+    if (cflame_unlikely(th->mark)) {
+      th->mark = 0;
+      if (r[i].kind == CFLAME_RECORD_ENTER)
+        cflame__tl_span_enter(tl, th, th->mark_id, th->mark_seq, ns);
+    }
     if (!th->begun) { /* where the thread stands when we join it */
       th->begun = 1;
       move_to(tl, th, node, ns);
@@ -316,7 +312,7 @@ static void thread_done(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
   if (th->pending && th->pending < th->known && th->text[th->pending].text) {
     uint32_t node = th->pending;
     th->pending = 0;
-    if (push(th, node) == 0)
+    if (cflame__tl_push(th, node) == 0)
       put_edge(tl, th, 'B', node, th->pending_ns);
   }
   th->pending = 0;
@@ -331,6 +327,7 @@ static void thread_done(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
 static int close_sink(void *ud, cflame_guard_t *g) {
   (void)g;
   tl_t *tl = ud;
+  cflame__tl_spans_end(tl, 1);
   char *p = room(tl, tl->pid_len + CFLAME__JSON_STR_MAX(tl->pname_len));
   if (p) {
     size_t n = cflame__tl_process_line(tl, p);
@@ -345,6 +342,7 @@ static int close_sink(void *ud, cflame_guard_t *g) {
 static void forked(void *ud, cflame_guard_t *g) {
   (void)g;
   tl_t *tl = ud;
+  cflame__tl_spans_end(tl, 0);
   cflame__writer_discard(&tl->w); /* the parent's bytes */
   cflame__tl_free(tl);
 }
@@ -389,7 +387,7 @@ static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
   memset(&vt, 0, sizeof vt);
   vt.size = sizeof vt;
   vt.name = "timeline";
-  vt.needs = CFLAME_SINK_RECORDS | CFLAME_SINK_FIELDS |
+  vt.needs = CFLAME_SINK_RECORDS | CFLAME_SINK_FIELDS | CFLAME_SINK_SPANS |
              (o.events ? CFLAME_SINK_EVENTS : 0u);
   vt.ring = o.ring_records ? o.ring_records : 16384;
   vt.records = records;
@@ -398,6 +396,7 @@ static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
   vt.thread_done = thread_done;
   vt.close = close_sink;
   vt.forked = forked;
+  vt.span = cflame__tl_span_note;
   rc = cflame_sink_install(&vt, tl, out);
   if (rc == 0)
     return 0;

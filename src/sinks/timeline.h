@@ -16,6 +16,7 @@
 typedef struct tsite_s {
   char *text;
   size_t len;
+  size_t name_len; /* of the ,"name":"..." part */
 } tsite_t;
 
 /* Per thread (cflame_thread_data). */
@@ -39,7 +40,13 @@ typedef struct tthread_s {
   size_t ts_len;
   uint32_t *path;           /* scratch for cflame__tl_path */
   uint32_t path_cap;
+  uint64_t tid;
+  int mark;                 /* a CFLAME_RECORD_SPAN names the next ENTER */
+  uint32_t mark_seq;
+  uint64_t mark_id;
 } tthread_t;
+
+typedef struct tspan_s tspan_t; /* a registry span (timeline_flow.c) */
 
 typedef struct tl_s {
   cflame_timeline_opts_t opts;
@@ -52,6 +59,10 @@ typedef struct tl_s {
   uint32_t nsites;
   tthread_t *threads;
   uint64_t lines; /* lines written, not yet in the counters */
+  tspan_t **spans; /* registry spans by id (chained), nbuckets a power of 2 */
+  size_t nbuckets, nspans_live;
+  uint64_t nspans, nflows; /* async and flow ids handed out */
+  uint64_t last_ns;        /* latest ts of the threads already gone */
 } tl_t;
 
 /* timeline_state.c */
@@ -62,6 +73,8 @@ void cflame__tl_free(tl_t *tl);
 tthread_t *cflame__tl_thread(tl_t *tl, cflame_guard_t *g,
                              const cflame_thread_t *t);
 void cflame__tl_thread_free(tl_t *tl, tthread_t *th);
+/* Pushes node on th's stack of open B slices; -1 if out of memory. */
+int cflame__tl_push(tthread_t *th, uint32_t node);
 /* The parent of node i (0 for the root or an unknown node). */
 uint32_t cflame__tl_parent(tl_t *tl, tthread_t *th, uint32_t i);
 /* The nodes from the root's child down to i; returns how many. */
@@ -80,6 +93,21 @@ static inline const tsite_t *tl_site(tl_t *tl, tthread_t *th, uint32_t i) {
   return i < th->known && th->text[i].text ? &th->text[i]
                                            : cflame__tl_site(tl, th, i);
 }
+/* The name and args text of site `id` (any thread), or NULL. */
+const tsite_t *cflame__tl_site_id(tl_t *tl, uint32_t id);
+
+/* timeline_flow.c: registry spans as async slices and flow arrows. */
+/* The `span` callback (sink lock held). */
+void cflame__tl_span_note(void *ud, cflame_guard_t *g,
+                          const cflame_span_note_t *n);
+/* th entered registry span `id` (its enter number seq) at ns. */
+void cflame__tl_span_enter(tl_t *tl, tthread_t *th, uint64_t id, uint32_t seq,
+                           uint64_t ns);
+/* At drop: ends the async slices of spans still open (at the latest ts
+ * written), and frees them all; write 0 only frees (fork child). Before
+ * cflame__tl_free. */
+void cflame__tl_spans_end(tl_t *tl, int write);
+
 /* Counts and reports (once) something the file lost. */
 void cflame__tl_dropped(const char *what);
 

@@ -50,6 +50,8 @@ size_t cflame__tl_process_line(const tl_t *tl, char *p) {
 }
 
 void cflame__tl_thread_free(tl_t *tl, tthread_t *th) {
+  if (th->last > tl->last_ns)
+    tl->last_ns = th->last;
   for (tthread_t **pp = &tl->threads; *pp; pp = &(*pp)->next)
     if (*pp == th) {
       *pp = th->next;
@@ -117,6 +119,7 @@ tthread_t *cflame__tl_thread(tl_t *tl, cflame_guard_t *g,
     *slot = th;
     th->next = tl->threads;
     tl->threads = th;
+    th->tid = tid;
     th->hdr_len = (size_t)snprintf(th->hdr, sizeof th->hdr,
                                    "%s,\"tid\":%llu,\"ts\":", tl->pid,
                                    (unsigned long long)tid);
@@ -126,6 +129,19 @@ tthread_t *cflame__tl_thread(tl_t *tl, cflame_guard_t *g,
   }
   th->t = t;
   return th;
+}
+
+int cflame__tl_push(tthread_t *th, uint32_t node) {
+  if (th->depth == th->cap) {
+    uint32_t c = th->cap ? th->cap * 2 : 32;
+    uint32_t *s = realloc(th->stack, c * sizeof *s);
+    if (!s)
+      return -1;
+    th->stack = s;
+    th->cap = c;
+  }
+  th->stack[th->depth++] = node;
+  return 0;
 }
 
 /* --- nodes ------------------------------------------------------------------------ */
@@ -267,6 +283,7 @@ static int make_site(tl_t *tl, uint32_t id, tsite_t *out) {
   n = 8;
   n += cflame__json_str(buf + n, joined, jl);
   free(joined);
+  out->name_len = n;
   if (fl)
     n += put_args(buf + n, si.fields, fl);
   out->text = buf;
@@ -275,10 +292,17 @@ static int make_site(tl_t *tl, uint32_t id, tsite_t *out) {
 }
 
 const tsite_t *cflame__tl_site(tl_t *tl, tthread_t *th, uint32_t i) {
-  static const tsite_t root = {",\"name\":\"[root]\"", 16};
+  static const tsite_t root = {",\"name\":\"[root]\"", 16, 16};
   if (know(th, i) != 0 || i == 0)
     return &root;
-  uint32_t id = th->site[i];
+  const tsite_t *s = cflame__tl_site_id(tl, th->site[i]);
+  if (!s)
+    return NULL;
+  th->text[i] = *s; /* the text never moves; the array may */
+  return &th->text[i];
+}
+
+const tsite_t *cflame__tl_site_id(tl_t *tl, uint32_t id) {
   uint32_t slot = id == CFLAME_SITE_TRUNCATED ? 0 : id; /* 0: no callsite */
   if (slot >= tl->nsites) {
     uint32_t c = tl->nsites ? tl->nsites : 64;
@@ -293,6 +317,5 @@ const tsite_t *cflame__tl_site(tl_t *tl, tthread_t *th, uint32_t i) {
   }
   if (!tl->sites[slot].text && make_site(tl, id, &tl->sites[slot]) != 0)
     return NULL;
-  th->text[i] = tl->sites[slot]; /* the text never moves; the array may */
-  return &th->text[i];
+  return &tl->sites[slot];
 }
