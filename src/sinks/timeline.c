@@ -121,6 +121,7 @@ static void settle(tl_t *tl, tthread_t *th) {
     return;
   }
   put_edge(tl, th, 'B', node, th->pending_ns);
+  tl_held(tl, th);
 }
 
 /* Closes and opens slices so that the open ones are exactly the path from
@@ -159,18 +160,11 @@ static void records(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
     uint32_t top = th->pending ? th->pending
                    : th->depth ? th->stack[th->depth - 1]
                                : 0;
-    if (cflame_unlikely(th->mark)) {
-      th->mark = 0;
-      if (r[i].kind == CFLAME_RECORD_ENTER)
-        cflame__tl_span_enter(tl, th, th->mark_id, th->mark_seq, ns);
-    }
     if (!th->begun) { /* where the thread stands when we join it */
       th->begun = 1;
       move_to(tl, th, node, ns);
-      continue;
-    }
-    if (r[i].kind == CFLAME_RECORD_ENTER &&
-        tl_parent(tl, th, node) == top && node != 0) {
+    } else if (r[i].kind == CFLAME_RECORD_ENTER &&
+               tl_parent(tl, th, node) == top && node != 0) {
       settle(tl, th);
       th->pending = node;
       th->pending_ns = ns;
@@ -179,12 +173,18 @@ static void records(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
       if (th->pending) {
         put_x(tl, th, th->pending, th->pending_ns, ns);
         th->pending = 0;
+        tl_held(tl, th);
       } else {
         put_edge(tl, th, 'E', top, ns);
         th->depth--;
       }
     } else {
       move_to(tl, th, node, ns);
+    }
+    if (cflame_unlikely(th->mark)) { /* after its slice began */
+      th->mark = 0;
+      if (r[i].kind == CFLAME_RECORD_ENTER)
+        cflame__tl_span_enter(tl, th, th->mark_id, th->mark_seq, ns);
     }
   }
 }
@@ -316,6 +316,7 @@ static void thread_done(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
       put_edge(tl, th, 'B', node, th->pending_ns);
   }
   th->pending = 0;
+  tl_held(tl, th);
   while (th->depth > 0) {
     uint32_t node = th->stack[--th->depth];
     if (node < th->known && th->text[node].text)

@@ -44,6 +44,8 @@ typedef struct tthread_s {
   int mark;                 /* a CFLAME_RECORD_SPAN names the next ENTER */
   uint32_t mark_seq;
   uint64_t mark_id;
+  char *held;               /* flow lines bound to the pending slice: */
+  size_t held_len, held_cap; /* written right after it (same ts order) */
 } tthread_t;
 
 typedef struct tspan_s tspan_t; /* a registry span (timeline_flow.c) */
@@ -103,6 +105,12 @@ void cflame__tl_span_note(void *ud, cflame_guard_t *g,
 /* th entered registry span `id` (its enter number seq) at ns. */
 void cflame__tl_span_enter(tl_t *tl, tthread_t *th, uint64_t id, uint32_t seq,
                            uint64_t ns);
+/* Writes th's held flow lines (its pending slice was just written). */
+void cflame__tl_release_held(tl_t *tl, tthread_t *th);
+static inline void tl_held(tl_t *tl, tthread_t *th) {
+  if (th->held_len)
+    cflame__tl_release_held(tl, th);
+}
 /* At drop: ends the async slices of spans still open (at the latest ts
  * written), and frees them all; write 0 only frees (fork child). Before
  * cflame__tl_free. */

@@ -89,17 +89,12 @@ static void span_free(tl_t *tl, tspan_t **pp) {
 
 /* --- lines ---------------------------------------------------------------- */
 
-/* {"ph":PH[,"bp":"e"],"cat":"cflame","id":ID,"pid":P,"tid":T,"ts":TS TEXT} */
-static void line(tl_t *tl, const char *ph, uint64_t id, uint64_t tid,
-                 uint64_t ns, const char *text, size_t len) {
-  char *p = cflame__writer_room(&tl->w, tl->pid_len + len + 200);
-  if (!p) {
-    cflame__tl_dropped("a registry span event (out of memory)");
-    return;
-  }
-  size_t n = 0, l = strlen(ph);
-  memcpy(p, ph, l);
-  n = l;
+/* {"ph":PH[,"bp":"e"],"cat":"cflame","id":ID,"pid":P,"tid":T,"ts":TS TEXT}
+ * into p (room for pid_len + len + 200); returns its length. */
+static size_t format(const tl_t *tl, char *p, const char *ph, uint64_t id,
+                     uint64_t tid, uint64_t ns, const char *text, size_t len) {
+  size_t n = strlen(ph);
+  memcpy(p, ph, n);
   memcpy(p + n, cat, sizeof cat - 1);
   n += sizeof cat - 1;
   n += cflame__json_u64(p + n, id);
@@ -115,8 +110,60 @@ static void line(tl_t *tl, const char *ph, uint64_t id, uint64_t tid,
   memcpy(p + n, text, len);
   n += len;
   memcpy(p + n, "},\n", 3);
-  cflame__writer_commit(&tl->w, n + 3);
+  return n + 3;
+}
+
+static void line(tl_t *tl, const char *ph, uint64_t id, uint64_t tid,
+                 uint64_t ns, const char *text, size_t len) {
+  char *p = cflame__writer_room(&tl->w, tl->pid_len + len + 200);
+  if (!p) {
+    cflame__tl_dropped("a registry span event (out of memory)");
+    return;
+  }
+  cflame__writer_commit(&tl->w, format(tl, p, ph, id, tid, ns, text, len));
   tl->lines++;
+}
+
+/* A flow line at (tid, ns). Viewers bind it to the slice around ns on its
+ * thread; Perfetto reads events of one ts in file order, so a line at the
+ * start of a slice not written yet (the thread's pending one) is held and
+ * written right after that slice. */
+static void flow_line(tl_t *tl, const char *ph, uint64_t id, uint64_t tid,
+                      uint64_t ns, const char *text, size_t len) {
+  tthread_t *th = tl->threads;
+  while (th && th->tid != tid)
+    th = th->next;
+  if (!th || !th->pending || th->pending_ns > ns) {
+    line(tl, ph, id, tid, ns, text, len);
+    return;
+  }
+  size_t need = th->held_len + tl->pid_len + len + 200;
+  if (need > th->held_cap) {
+    size_t c = th->held_cap ? th->held_cap * 2 : 1024;
+    while (c < need)
+      c *= 2;
+    char *h = realloc(th->held, c);
+    if (!h) {
+      cflame__tl_dropped("a flow arrow (out of memory)");
+      return;
+    }
+    th->held = h;
+    th->held_cap = c;
+  }
+  th->held_len += format(tl, th->held + th->held_len, ph, id, tid, ns, text,
+                         len);
+  tl->lines++;
+}
+
+void cflame__tl_release_held(tl_t *tl, tthread_t *th) {
+  char *p = cflame__writer_room(&tl->w, th->held_len);
+  if (p) {
+    memcpy(p, th->held, th->held_len);
+    cflame__writer_commit(&tl->w, th->held_len);
+  } else {
+    cflame__tl_dropped("a flow arrow (out of memory)");
+  }
+  th->held_len = 0;
 }
 
 /* The arrow from place a to place b of span sp. */
@@ -132,9 +179,9 @@ static void arrow(tl_t *tl, tspan_t *sp, tend_t *a, tend_t *b) {
     return;
   }
   uint64_t id = ++tl->nflows;
-  line(tl, "{\"ph\":\"s\"", id, a->tid, a->ns, s->text, s->name_len);
-  line(tl, "{\"ph\":\"f\",\"bp\":\"e\"", id, b->tid, b->ns, s->text,
-       s->name_len);
+  flow_line(tl, "{\"ph\":\"s\"", id, a->tid, a->ns, s->text, s->name_len);
+  flow_line(tl, "{\"ph\":\"f\",\"bp\":\"e\"", id, b->tid, b->ns, s->text,
+            s->name_len);
 }
 
 /* --- places ------------------------------------------------------------------ */

@@ -57,6 +57,7 @@ void cflame__tl_thread_free(tl_t *tl, tthread_t *th) {
       *pp = th->next;
       break;
     }
+  free(th->held);
   free(th->stack);
   free(th->parent);
   free(th->site);

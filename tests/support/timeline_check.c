@@ -103,29 +103,37 @@ static int check_flows(tl_ctx_t *c) {
 }
 
 /* Each flow event lies in a slice of its thread: start <= ts < end, or at
- * the start of a slice (a slice still open at the end has no end). */
+ * the start of a slice (a slice still open at the end has no end). Perfetto
+ * reads events of one ts in file order and binds a flow to the innermost
+ * slice open then, so one at the start of that slice must come after it. */
 static int check_binding(tl_ctx_t *c) {
   for (size_t i = 0; i < c->nthr; i++) {
     tl_thread_t *t = &c->thr[i];
     for (size_t d = 0; d < t->depth; d++)
       if (!t->stack[d].is_x &&
-          tl_add_span(c, t, t->stack[d].start, UINT64_MAX))
+          tl_add_span(c, t, t->stack[d].start, UINT64_MAX, t->stack[d].line))
         return -1;
   }
   for (size_t i = 0; i < c->nflows; i++) {
     const tl_keyed_t *k = &c->flows[i];
     const tl_thread_t *t = &c->thr[k->thr];
-    size_t j = 0;
-    while (j < t->nspans &&
-           !(t->spans[j][0] <= k->ts &&
-             (k->ts < t->spans[j][1] || k->ts == t->spans[j][0])))
-      j++;
-    if (j == t->nspans) {
-      c->line = k->line;
+    const uint64_t *in = NULL; /* the innermost: the latest start */
+    for (size_t j = 0; j < t->nspans; j++) {
+      const uint64_t *s = t->spans[j];
+      if (s[0] <= k->ts && (k->ts < s[1] || k->ts == s[0]) &&
+          (!in || s[0] > in[0] || (s[0] == in[0] && s[2] > in[2])))
+        in = s;
+    }
+    c->line = k->line;
+    if (!in)
       return tl_fail(c, TL_FLOW, k->byte,
                      "flow %c is not inside a slice of its thread",
                      k->is_f ? 'f' : 's');
-    }
+    if (in[0] == k->ts && in[2] > k->line)
+      return tl_fail(c, TL_FLOW, k->byte,
+                     "flow %c at the start of its slice (line %zu) comes "
+                     "before it in the file",
+                     k->is_f ? 'f' : 's', (size_t)in[2]);
   }
   return 0;
 }

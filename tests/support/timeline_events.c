@@ -155,26 +155,28 @@ static int push_slice(tl_ctx_t *c, tl_thread_t *t, const tl_slice_t *s) {
   return 0;
 }
 
-int tl_add_span(tl_ctx_t *c, tl_thread_t *t, uint64_t start, uint64_t end) {
+int tl_add_span(tl_ctx_t *c, tl_thread_t *t, uint64_t start, uint64_t end,
+                size_t line) {
   if (t->nspans == t->capspans) {
     size_t cap = t->capspans ? t->capspans * 2 : 64;
-    uint64_t(*s)[2] = realloc(t->spans, cap * sizeof *s);
+    uint64_t(*s)[3] = realloc(t->spans, cap * sizeof *s);
     if (!s)
       return tl_fail(c, TL_IO, c->byte, "out of memory");
     t->spans = s;
     t->capspans = cap;
   }
   t->spans[t->nspans][0] = start;
-  t->spans[t->nspans++][1] = end;
+  t->spans[t->nspans][1] = end;
+  t->spans[t->nspans++][2] = line;
   return 0;
 }
 
 static int add_slice(tl_ctx_t *c, tl_thread_t *t, uint64_t start,
-                     uint64_t dur) {
+                     uint64_t dur, size_t line) {
   t->pub.slices++;
   if (t->depth == 0)
     t->pub.top_ns += dur;
-  return tl_add_span(c, t, start, start + dur);
+  return tl_add_span(c, t, start, start + dur, line);
 }
 
 /* B, E, X: nesting on the thread's stack of open slices. */
@@ -214,7 +216,7 @@ static int slice_event(tl_ctx_t *c, tl_thread_t *t, char ph, uint64_t ts,
       free(s.name);
       return -1;
     }
-    if (add_slice(c, t, ts, dur)) {
+    if (add_slice(c, t, ts, dur, c->line)) {
       free(s.name);
       return -1;
     }
@@ -243,7 +245,7 @@ static int slice_event(tl_ctx_t *c, tl_thread_t *t, char ph, uint64_t ts,
                    top->line);
   free(top->name);
   t->depth--;
-  if (add_slice(c, t, top->start, ts - top->start))
+  if (add_slice(c, t, top->start, ts - top->start, top->line))
     return -1;
   if (t->depth && t->stack[t->depth - 1].is_x &&
       t->stack[t->depth - 1].end < ts)

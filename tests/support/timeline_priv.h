@@ -21,7 +21,8 @@ typedef struct tl_thread_s {
   size_t first_line, first_byte; /* of its first event */
   tl_slice_t *stack;
   size_t depth, cap;
-  uint64_t (*spans)[2];          /* every slice seen: [start, end] in ns */
+  uint64_t (*spans)[3];          /* every slice seen: start, end (ns) and
+                                    the line of its start */
   size_t nspans, capspans;
 } tl_thread_t;
 
@@ -60,7 +61,8 @@ int tl_fail(tl_ctx_t *c, timeline_rule_t rule, size_t byte, const char *fmt,
 const char *tl_show(char *buf, size_t cap, const char *s, size_t n);
 
 /* Notes slice [start, end] of t, for binding flows at the end. */
-int tl_add_span(tl_ctx_t *c, tl_thread_t *t, uint64_t start, uint64_t end);
+int tl_add_span(tl_ctx_t *c, tl_thread_t *t, uint64_t start, uint64_t end,
+                size_t line);
 
 /* Checks one event object against every per-event rule. */
 int tl_event(tl_ctx_t *c, const json_value_t *ev);
