@@ -15,7 +15,10 @@
 
 /* Room for one event of `extra` variable bytes plus the fixed members. */
 static char *room(tl_t *tl, size_t extra) {
-  char *p = cflame__writer_room(&tl->w, extra + 256);
+  cflame__writer_t *w = &tl->w;
+  if (cflame_likely(w->buf && w->cap - w->len >= extra + 256))
+    return w->buf + w->len;
+  char *p = cflame__writer_room(w, extra + 256);
   if (!p)
     cflame__tl_dropped("an event (out of memory)");
   return p;
@@ -42,21 +45,28 @@ static uint64_t clamp_ts(tthread_t *th, uint64_t ns) {
   return ns;
 }
 
-/* A timestamp of th: the integer microseconds are reused while they stay
- * the same (consecutive events mostly share them). */
-static size_t put_ts(tthread_t *th, char *p, uint64_t ns) {
+/* ".ddd" for 0 <= v < 1000 (multiplications for the divisions). */
+static inline void put_frac(char *p, unsigned v) {
+  unsigned d1 = (v * 41) >> 12, r = v - d1 * 100, d2 = (r * 103) >> 10;
+  p[0] = '.';
+  p[1] = (char)('0' + d1);
+  p[2] = (char)('0' + d2);
+  p[3] = (char)('0' + (r - d2 * 10));
+}
+
+/* {"ph":PH,"pid":1,"tid":T,"ts":TS for a slice event of th: the text up to
+ * the integer microseconds is kept per thread and re-rendered only when
+ * they change (consecutive events mostly share them). */
+static size_t put_pre(tthread_t *th, char *p, char ph, uint64_t ns) {
   uint64_t us = ns / 1000;
-  unsigned frac = (unsigned)(ns - us * 1000);
-  if (us != th->ts_us || !th->ts_len) {
-    th->ts_len = cflame__json_u64(th->ts_txt, us);
+  if (cflame_unlikely(us != th->ts_us || !th->pre_len)) {
+    th->pre_len = th->pre_ts + cflame__json_u64(th->pre + th->pre_ts, us);
     th->ts_us = us;
   }
-  memcpy(p, th->ts_txt, th->ts_len);
-  size_t n = th->ts_len;
-  p[n] = '.';
-  p[n + 1] = (char)('0' + frac / 100);
-  p[n + 2] = (char)('0' + frac / 10 % 10);
-  p[n + 3] = (char)('0' + frac % 10);
+  __builtin_memcpy(p, th->pre, sizeof th->pre);
+  p[7] = ph;
+  size_t n = th->pre_len;
+  put_frac(p + n, (unsigned)(ns - us * 1000));
   return n + 4;
 }
 
@@ -64,30 +74,23 @@ static size_t put_ts(tthread_t *th, char *p, uint64_t ns) {
 static size_t put_dur(char *p, uint64_t ns) {
   if (ns >= 1000)
     return cflame__json_ts(p, ns);
-  unsigned v = (unsigned)ns;
   p[0] = '0';
-  p[1] = '.';
-  p[2] = (char)('0' + v / 100);
-  p[3] = (char)('0' + v / 10 % 10);
-  p[4] = (char)('0' + v % 10);
+  put_frac(p + 1, (unsigned)ns);
   return 5;
 }
 
-/* {"ph":"B"|"E","pid":P,"tid":T,"ts":TS,"name":N[,"args":{...}]} */
+/* {"ph":"B"|"E","pid":1,"tid":T,"ts":TS,"name":N[,"args":{...}]} */
 static void put_edge(tl_t *tl, tthread_t *th, char ph, uint32_t node,
                      uint64_t ns) {
   const tsite_t *s = tl_site(tl, th, node);
   if (!s)
     return;
-  char *p = room(tl, th->hdr_len + s->len);
+  char *p = room(tl, sizeof th->pre + s->len);
   if (!p)
     return;
-  size_t n = PUTS(p, "{\"ph\":\"B\",");
-  p[7] = ph;
-  n += put(p + n, th->hdr, th->hdr_len);
-  n += put_ts(th, p + n, ns);
-  n += put(p + n, s->text, s->len);
-  end_line(tl, p, n);
+  size_t n = put_pre(th, p, ph, ns);
+  tl_copy16(p + n, s->text, s->len);
+  end_line(tl, p, n + s->len);
 }
 
 /* {"ph":"X",...,"ts":TS,"dur":D,"name":N} for a span without children. */
@@ -96,16 +99,14 @@ static void put_x(tl_t *tl, tthread_t *th, uint32_t node, uint64_t ns,
   const tsite_t *s = tl_site(tl, th, node);
   if (!s)
     return;
-  char *p = room(tl, th->hdr_len + s->len);
+  char *p = room(tl, sizeof th->pre + s->len);
   if (!p)
     return;
-  size_t n = PUTS(p, "{\"ph\":\"X\",");
-  n += put(p + n, th->hdr, th->hdr_len);
-  n += put_ts(th, p + n, ns);
+  size_t n = put_pre(th, p, 'X', ns);
   n += PUTS(p + n, ",\"dur\":");
   n += put_dur(p + n, end - ns);
-  n += put(p + n, s->text, s->len);
-  end_line(tl, p, n);
+  tl_copy16(p + n, s->text, s->len);
+  end_line(tl, p, n + s->len);
 }
 
 /* --- slices from records ------------------------------------------------------ */

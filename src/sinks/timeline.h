@@ -35,9 +35,9 @@ typedef struct tthread_s {
   uint32_t *parent, *site;  /* node cache: nodes never change */
   tsite_t *text;            /* node i's site text, once looked up */
   uint32_t known, ncap;
-  uint64_t ts_us;           /* integer microseconds of ts_txt */
-  char ts_txt[24];          /* the last timestamp's integer part */
-  size_t ts_len;
+  uint64_t ts_us;           /* integer microseconds at the end of pre */
+  char pre[64];             /* {"ph":"X","pid":1,"tid":T,"ts":US */
+  size_t pre_ts, pre_len;   /* where US starts; 0: not rendered yet */
   uint32_t *path;           /* scratch for cflame__tl_path */
   uint32_t path_cap;
   uint64_t tid;
@@ -53,8 +53,9 @@ typedef struct tspan_s tspan_t; /* a registry span (timeline_flow.c) */
 typedef struct tl_s {
   cflame_timeline_opts_t opts;
   cflame__writer_t w;
-  char pid[40]; /* "pid":P */
+  char pid[40]; /* "pid":1 */
   size_t pid_len;
+  uint64_t os_pid; /* in the process_name event */
   char *pname; /* process name */
   size_t pname_len;
   tsite_t *sites; /* by site id, built on first use */
@@ -87,6 +88,13 @@ const tsite_t *cflame__tl_site(tl_t *tl, tthread_t *th, uint32_t i);
 /* {"ph":"M","pid":P,"name":"process_name","args":{"name":N}  (without the
  * event's closing brace); writes at most pid_len + JSON_STR_MAX(pname_len) + 64 bytes. */
 size_t cflame__tl_process_line(const tl_t *tl, char *p);
+/* Copies n bytes in 16-byte chunks: the source has 16 readable bytes past
+ * n (site texts, pre) and the destination room to spare (room() keeps
+ * 256). No call for the short texts of the hot path. */
+static inline void tl_copy16(char *p, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i += 16)
+    __builtin_memcpy(p + i, s + i, 16);
+}
 /* The fast paths of the two above: nodes and texts already cached. */
 static inline uint32_t tl_parent(tl_t *tl, tthread_t *th, uint32_t i) {
   return i < th->known ? th->parent[i] : cflame__tl_parent(tl, th, i);
