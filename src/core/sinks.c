@@ -108,7 +108,8 @@ static int convert(cflame__rec_t *r, size_t n, uint64_t t0) {
   return spans;
 }
 
-void cflame__sinks_drain(cflame__thread_t *t) {
+/* Hands at most `max` of t's oldest records over. */
+static void drain(cflame__thread_t *t, uint64_t max) {
   uint32_t sinks = cflame__sinks_with(CFLAME_SINK_RECORDS);
   /* Only while its owner cannot be setting the ring up (see thread.c). */
   if (!t->dead && ld_acquire(&t->session) != cflame__live)
@@ -116,6 +117,8 @@ void cflame__sinks_drain(cflame__thread_t *t) {
   if (!ld_acquire(&t->ring))
     return;
   uint64_t head = ld_acquire(&t->head);
+  if (head - t->tail > max)
+    head = t->tail + max;
   if (sinks && t->tail != head) {
     cflame__clock_calibrate();
     uint64_t t0 = cflame__clock_to_ns(ld_relaxed(&cflame__session_t0));
@@ -133,6 +136,10 @@ void cflame__sinks_drain(cflame__thread_t *t) {
   st_release(&t->tail, head);
 }
 
+void cflame__sinks_drain(cflame__thread_t *t) {
+  drain(t, UINT64_MAX);
+}
+
 int cflame__ring_full(cflame__thread_t *t) {
   t->tail_seen = ld_acquire(&t->tail);
   if (t->head - t->tail_seen <= t->ring_mask)
@@ -142,11 +149,14 @@ int cflame__ring_full(cflame__thread_t *t) {
     return -1;
   }
   /* Nobody drained us in time: hand our own records over. This is the one
-   * place a span can wait on another thread (a flush in progress). */
+   * place a span can wait on another thread (a flush in progress). Only
+   * the oldest eighth goes: the pair that finds the ring full waits for
+   * that much sink work, not a whole ring's (the ring fills again 8 times
+   * as often, at the same cost per record). */
   int cancel = cflame__plat_nocancel(); /* sinks may block in write */
   cflame__hold(t, 1);
   pthread_mutex_lock(&cflame__sink_lock);
-  cflame__sinks_drain(t);
+  drain(t, (t->ring_mask + 1) / 8 ? (t->ring_mask + 1) / 8 : 1);
   pthread_mutex_unlock(&cflame__sink_lock);
   cflame__hold(t, 0);
   cflame__plat_cancel_restore(cancel);

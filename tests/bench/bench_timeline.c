@@ -1,7 +1,8 @@
 /* cflame-bench-timeline: what a span pair costs with the timeline sink alone
  * (output to /dev/null), next to two rdtsc reads measured in the same run;
  * bytes written per pair, MB/s, and the worst stall of a recording thread
- * (a pair that had to drain its full ring to the writer itself).
+ * (a pair that found its ring full and drained part of it to the writer
+ * itself).
  *
  *   cflame-bench-timeline [--runs K] [--ms T]
  *
@@ -151,9 +152,9 @@ static void stall(int devnull) {
          nslow, nslow ? slow[nslow / 2] * ns_per_cycle / 1e3 : 0.0);
   (void)cflame_guard_drop(g);
   printf("worst single pair over %" PRIu64 " (default ring of 16384 records,"
-         " drained by the recording thread when full): %.1f us; a full ring"
-         " every %d pairs\n",
-         n, (double)worst * ns_per_cycle / 1e3, 16384 / 2);
+         " its oldest eighth drained by the recording thread when full):"
+         " %.1f us; a full ring every %d pairs\n",
+         n, (double)worst * ns_per_cycle / 1e3, 16384 / 8 / 2);
 }
 
 int main(int argc, char **argv) {
