@@ -102,10 +102,12 @@ static int check_flows(tl_ctx_t *c) {
   return 0;
 }
 
-/* Each flow event lies in a slice of its thread: start <= ts < end, or at
- * the start of a slice (a slice still open at the end has no end). Perfetto
- * reads events of one ts in file order and binds a flow to the innermost
- * slice open then, so one at the start of that slice must come after it. */
+/* Each flow event lies in a slice of its thread that begins before it in
+ * the file: start <= ts < end, or ts at the start (a slice still open at
+ * the end has no end). Viewers bind flows by time once the file is read,
+ * so a flow may come after its slice ended; but Perfetto reads events of
+ * one ts in file order, so a slice that begins at the flow's ts later in
+ * the file is not the flow's. */
 static int check_binding(tl_ctx_t *c) {
   for (size_t i = 0; i < c->nthr; i++) {
     tl_thread_t *t = &c->thr[i];
@@ -117,23 +119,20 @@ static int check_binding(tl_ctx_t *c) {
   for (size_t i = 0; i < c->nflows; i++) {
     const tl_keyed_t *k = &c->flows[i];
     const tl_thread_t *t = &c->thr[k->thr];
-    const uint64_t *in = NULL; /* the innermost: the latest start */
-    for (size_t j = 0; j < t->nspans; j++) {
+    size_t j = 0;
+    for (; j < t->nspans; j++) {
       const uint64_t *s = t->spans[j];
-      if (s[0] <= k->ts && (k->ts < s[1] || k->ts == s[0]) &&
-          (!in || s[0] > in[0] || (s[0] == in[0] && s[2] > in[2])))
-        in = s;
+      if (s[2] < k->line && s[0] <= k->ts &&
+          (k->ts < s[1] || k->ts == s[0]))
+        break;
     }
-    c->line = k->line;
-    if (!in)
+    if (j == t->nspans) {
+      c->line = k->line;
       return tl_fail(c, TL_FLOW, k->byte,
-                     "flow %c is not inside a slice of its thread",
+                     "flow %c is not inside a slice of its thread begun "
+                     "before it",
                      k->is_f ? 'f' : 's');
-    if (in[0] == k->ts && in[2] > k->line)
-      return tl_fail(c, TL_FLOW, k->byte,
-                     "flow %c at the start of its slice (line %zu) comes "
-                     "before it in the file",
-                     k->is_f ? 'f' : 's', (size_t)in[2]);
+    }
   }
   return 0;
 }
