@@ -5,6 +5,9 @@
  * itself).
  *
  *   cflame-bench-timeline [--runs K] [--ms T]
+ *   cflame-bench-timeline --callgrind N   (N leaf pairs and nothing else:
+ *       run it under valgrind --tool=callgrind with N and 2N; instructions
+ *       per pair = (Ir(2N) - Ir(N)) / N, drains and formatting included)
  *
  * Rows: "leaf" is one pair per iteration (each pair one X event); "nested3"
  * is the 3-nested loop of cflame-bench (B, B, X, E, E per 3 pairs). Figures
@@ -158,6 +161,16 @@ static void stall(int devnull) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "--callgrind")) {
+    int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    cflame_guard_t *g = NULL;
+    if (fd < 0 || cflame_timeline_fd(fd, NULL, &g) != 0)
+      return 1;
+    loop_leaf(strtoull(argv[2], NULL, 10));
+    int rc = cflame_guard_drop(g) != 0;
+    close(fd);
+    return rc;
+  }
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--runs") && i + 1 < argc)
       runs = atoi(argv[++i]);
