@@ -165,10 +165,10 @@ typedef struct cflame_span_note_s {
                           (cflame_site_info) */
   uint64_t id;         /* never 0, unique among the process's registry
                           spans; CFLAME_RECORD_SPAN records carry it */
-  uint32_t enters;     /* CLOSE: how many times it was entered while SPANS
-                          sinks were installed (its CFLAME_RECORD_SPAN
-                          numbers run 1..enters; some may still sit in other
-                          threads' rings); NEW: 0 */
+  uint32_t enters;     /* CLOSE: how many of its enters were numbered
+                          (those made while a SPANS sink took RECORDS): its
+                          CFLAME_RECORD_SPAN numbers run 1..enters, and some
+                          may still sit in other threads' rings; NEW: 0 */
   const cflame_thread_t *thread; /* NEW: the creating thread, whose records
                           up to now were delivered first (NULL: no memory);
                           CLOSE: NULL */
