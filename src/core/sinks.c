@@ -15,6 +15,9 @@ size_t cflame__rec_ring = 4096;
 int cflame__want_fields;
 int cflame__want_spans;
 int cflame__want_notes;
+/* Set for good once span records were on: from then on a drain looks for
+ * them (a ring may hold some after their sink went). */
+static int spans_ever;
 uint64_t cflame__session_t0;
 cflame__slot_t cflame__slots[CFLAME_SINKS_MAX];
 uint32_t cflame__installed;
@@ -47,9 +50,11 @@ void cflame__sinks_publish(int fresh) {
   st_relaxed(&cflame__want_fields,
              cflame__sinks_with(CFLAME_SINK_FIELDS) != 0);
   st_relaxed(&cflame__want_notes, cflame__sinks_with(CFLAME_SINK_SPANS) != 0);
-  st_relaxed(&cflame__want_spans,
-             (cflame__sinks_with(CFLAME_SINK_SPANS) &
-              cflame__sinks_with(CFLAME_SINK_RECORDS)) != 0);
+  int spans = (cflame__sinks_with(CFLAME_SINK_SPANS) &
+               cflame__sinks_with(CFLAME_SINK_RECORDS)) != 0;
+  if (spans)
+    spans_ever = 1;
+  st_relaxed(&cflame__want_spans, spans);
   int fast = live && !rec &&
              ld_relaxed(&cflame__clock_mode) == CFLAME__CLOCK_TSC;
   st_release(&cflame__fast, fast ? live : CFLAME__FAST_NONE);
@@ -97,6 +102,13 @@ static void deliver(cflame__thread_t *t, const cflame__rec_t *r, size_t n,
  * were span records (their `ns` is a span id, kept). */
 static int convert(cflame__rec_t *r, size_t n, uint64_t t0) {
   int spans = 0;
+  if (!spans_ever) { /* the plain loop */
+    for (size_t i = 0; i < n; i++) {
+      uint64_t ns = cflame__clock_to_ns(r[i].ticks);
+      r[i].ticks = ns > t0 ? ns - t0 : 0;
+    }
+    return 0;
+  }
   for (size_t i = 0; i < n; i++) {
     if (cflame_unlikely(r[i].kind == CFLAME_RECORD_SPAN)) {
       spans = 1;

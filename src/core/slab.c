@@ -60,9 +60,13 @@ slot_t *cflame__slab_acquire(uint64_t h, const char *op) {
 void (*cflame__slab_closing)(slot_t *s, uint64_t h);
 
 static void slot_free(slot_t *s, uint64_t w, uint64_t h) {
-  void (*closing)(slot_t *, uint64_t) = ld_acquire(&cflame__slab_closing);
-  if (closing)
-    closing(s, h);
+  if (s->noted) {
+    void (*closing)(slot_t *, uint64_t) = ld_acquire(&cflame__slab_closing);
+    if (closing)
+      closing(s, h);
+    s->enters = 0; /* only a noted span's enters are counted */
+    s->noted = 0;
+  }
   free(s->path);
   free(s->fields);
   s->path = NULL;

@@ -19,8 +19,10 @@ typedef struct slot_s {
   size_t fields_len;
   int lock;               /* spin lock for fields/own */
   uint32_t next_free;     /* index + 1 of the next free slot */
-  uint32_t enters;        /* enters numbered for span records (atomic) */
-  int noted;              /* its creation was told to SPANS sinks */
+  uint32_t enters;        /* a noted span's enters, numbered for span
+                             records (atomic); 0 in a free slot */
+  int noted;              /* its creation was told to SPANS sinks (then
+                             its end is too); 0 in a free slot */
 } slot_t;
 
 /* The slot of handle h if it is live, with one more reference; else NULL

@@ -61,10 +61,10 @@ static void note(slot_t *s, uint64_t h, uint32_t kind) {
   cflame__sinks_span_note(&n, now);
 }
 
+/* cflame__slab_closing: only for spans whose creation was told (a sink
+ * never hears of an end without its start). */
 static void closing(slot_t *s, uint64_t h) {
-  /* Only spans whose creation was told: a sink never hears of an end
-   * without its start. */
-  if (s->noted && ld_relaxed(&cflame__want_notes))
+  if (ld_relaxed(&cflame__want_notes))
     note(s, h, CFLAME_SPAN_CLOSE);
 }
 
@@ -103,8 +103,6 @@ static cflame_span_t create(cflame_callsite_t *cs, const uint32_t *parent_path,
   s->npath = n;
   s->fields = NULL;
   s->fields_len = 0;
-  s->enters = 0;
-  s->noted = 0;
   if (f && nf)
     (void)append_fields(s, f, nf);
   uint64_t w = ld_relaxed(&s->word);
@@ -166,7 +164,8 @@ void cflame_span_enter(cflame_span_t h) {
     memcpy(ids, s->path, n * sizeof *ids);
   ids[n++] = own_id(s);
   /* The reference is kept by the frame until its exit. */
-  if (cflame__stack_enter_path(ids, n, h.id, sp, &s->enters) != 0)
+  if (cflame__stack_enter_path(ids, n, h.id, sp,
+                               s->noted ? &s->enters : NULL) != 0)
     cflame__span_unref(h.id);
 }
 
