@@ -223,9 +223,9 @@ void cflame__hooks(void);
 
 /* Bits of installed slots whose sink needs `what` (sink lock held). */
 uint32_t cflame__sinks_with(uint32_t what);
-/* Tells every SPANS sink about registry span `id` (span.c; takes the sink
- * lock unless the calling thread holds it, then the note is dropped and
- * counted). */
+/* event.c, for span.c: hands note n (time: `ticks`) to every SPANS sink,
+ * under the sink lock; if the calling thread holds that lock already (a
+ * signal handler), the note is dropped and counted. */
 void cflame__sinks_span_note(cflame_span_note_t *n, uint64_t ticks);
 /* Hands t's ring to every RECORDS sink (sink lock held). */
 void cflame__sinks_drain(cflame__thread_t *t);
@@ -386,8 +386,9 @@ void cflame__stack_heal(cflame__thread_t *t, uintptr_t sp, uintptr_t ra,
  * (for entry points other than cflame_scope_enter). */
 cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp,
                                      uintptr_t ra);
-/* Enters a registry span's frame (ids: its path); *enters counts its
- * enters for CFLAME_RECORD_SPAN records. */
+/* Enters a registry span's frame (ids: its path); `enters` is the span's
+ * counter that numbers its enters in CFLAME_RECORD_SPAN records (NULL: no
+ * such record). */
 int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle,
                              uintptr_t sp, uint32_t *enters);
 int cflame__stack_exit_handle(uint64_t handle);
