@@ -36,3 +36,14 @@ foreach(_want "\"name\":\"pool-3\"" "\"name\":\"timeline::request\",\"args\":{\"
     message(FATAL_ERROR "${OUT} has no '${_want}'")
   endif()
 endforeach()
+# Every request: one async slice (b/e) and two arrows (accept_batch -> the
+# parse hop -> the respond hop), each an s and an f.
+foreach(_ph_n "b;40" "e;40" "s;80" "f;80")
+  list(GET _ph_n 0 _ph)
+  list(GET _ph_n 1 _n)
+  string(REGEX MATCHALL "\"ph\":\"${_ph}\"" _all "${_text}")
+  list(LENGTH _all _got)
+  if(NOT _got EQUAL _n)
+    message(FATAL_ERROR "${OUT}: ${_got} \"${_ph}\" events, want ${_n}")
+  endif()
+endforeach()

@@ -2,7 +2,9 @@
  * registry span that hops between threads (parse on one, respond on
  * whichever is free next), with events, a plot of the queue depth and a
  * frame mark per batch. Open the .json in https://ui.perfetto.dev,
- * chrome://tracing or speedscope.
+ * chrome://tracing or speedscope. Each request is also an async slice from
+ * its creation to its close, and arrows lead from the batch that made it to
+ * its parse hop and on to its respond hop (README: "Timeline").
  *
  *   timeline [OUT.json [OUT.folded]]
  *

@@ -135,34 +135,34 @@ static void test_timeline_exact_small_file(void **state) {
   guard = NULL;
   expect_text(
       "[\n"
-      "{\"ph\":\"M\",\"pid\":P,\"name\":\"process_name\",\"args\":{\"name\":"
-      "\"cflame\"}},\n"
-      "{\"ph\":\"M\",\"pid\":P,\"tid\":1,\"name\":\"thread_name\",\"args\":{"
+      "{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"
+      "\"cflame\",\"pid\":P}},\n"
+      "{\"ph\":\"M\",\"pid\":1,\"tid\":1,\"name\":\"thread_name\",\"args\":{"
       "\"name\":\"main\"}},\n"
-      "{\"ph\":\"M\",\"pid\":P,\"tid\":1,\"name\":\"thread_sort_index\","
+      "{\"ph\":\"M\",\"pid\":1,\"tid\":1,\"name\":\"thread_sort_index\","
       "\"args\":{\"sort_index\":1}},\n"
-      "{\"ph\":\"B\",\"pid\":P,\"tid\":1,\"ts\":0.000,\"name\":"
+      "{\"ph\":\"B\",\"pid\":1,\"tid\":1,\"ts\":0.000,\"name\":"
       "\"test_timeline::parse\"},\n"
-      "{\"ph\":\"X\",\"pid\":P,\"tid\":1,\"ts\":0.010,\"dur\":0.005,"
+      "{\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":0.010,\"dur\":0.005,"
       "\"name\":\"test_timeline::lex\"},\n"
-      "{\"ph\":\"i\",\"s\":\"t\",\"pid\":P,\"tid\":1,\"ts\":0.015,\"name\":"
+      "{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":1,\"ts\":0.015,\"name\":"
       "\"slow\",\"args\":{\"level\":\"WARN\",\"target\":\"test_timeline\","
       "\"message\":\"slow\",\"rows\":5}},\n"
-      "{\"ph\":\"E\",\"pid\":P,\"tid\":1,\"ts\":0.018,\"name\":"
+      "{\"ph\":\"E\",\"pid\":1,\"tid\":1,\"ts\":0.018,\"name\":"
       "\"test_timeline::parse\"},\n"
-      "{\"ph\":\"C\",\"pid\":P,\"ts\":0.018,\"name\":\"queue\",\"args\":{"
+      "{\"ph\":\"C\",\"pid\":1,\"ts\":0.018,\"name\":\"queue\",\"args\":{"
       "\"value\":2.5}},\n"
-      "{\"ph\":\"i\",\"s\":\"g\",\"pid\":P,\"ts\":0.019,\"name\":\"frame\"},\n"
-      "{\"ph\":\"i\",\"s\":\"g\",\"pid\":P,\"ts\":0.019,\"name\":\"render\"},"
+      "{\"ph\":\"i\",\"s\":\"g\",\"pid\":1,\"ts\":0.019,\"name\":\"frame\"},\n"
+      "{\"ph\":\"i\",\"s\":\"g\",\"pid\":1,\"ts\":0.019,\"name\":\"render\"},"
       "\n"
-      "{\"ph\":\"B\",\"pid\":P,\"tid\":1,\"ts\":1234.586,\"name\":"
+      "{\"ph\":\"B\",\"pid\":1,\"tid\":1,\"ts\":1234.586,\"name\":"
       "\"test_timeline::req\",\"args\":{\"id\":\"7\"}},\n"
-      "{\"ph\":\"X\",\"pid\":P,\"tid\":1,\"ts\":1234.588,\"dur\":0.003,"
+      "{\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":1234.588,\"dur\":0.003,"
       "\"name\":\"test_timeline::in\"},\n"
-      "{\"ph\":\"E\",\"pid\":P,\"tid\":1,\"ts\":1234.591,\"name\":"
+      "{\"ph\":\"E\",\"pid\":1,\"tid\":1,\"ts\":1234.591,\"name\":"
       "\"test_timeline::req\",\"args\":{\"id\":\"7\"}},\n"
-      "{\"ph\":\"M\",\"pid\":P,\"name\":\"process_name\",\"args\":{\"name\":"
-      "\"cflame\"}}\n"
+      "{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"
+      "\"cflame\",\"pid\":P}}\n"
       "]\n");
   check(out.buf, out.len, TIMELINE_CHECK_COMPLETE, NULL);
 }
@@ -184,14 +184,14 @@ static void test_timeline_flush_writes_open_spans(void **state) {
   assert_int_equal(cflame_guard_flush(guard), 0);
   expect_text(
       "[\n"
-      "{\"ph\":\"M\",\"pid\":P,\"name\":\"process_name\",\"args\":{\"name\":"
-      "\"app \\\"1\\\"\"}},\n"
-      "{\"ph\":\"M\",\"pid\":P,\"tid\":1,\"name\":\"thread_name\",\"args\":{"
+      "{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"
+      "\"app \\\"1\\\"\",\"pid\":P}},\n"
+      "{\"ph\":\"M\",\"pid\":1,\"tid\":1,\"name\":\"thread_name\",\"args\":{"
       "\"name\":\"main\"}},\n"
-      "{\"ph\":\"M\",\"pid\":P,\"tid\":1,\"name\":\"thread_sort_index\","
+      "{\"ph\":\"M\",\"pid\":1,\"tid\":1,\"name\":\"thread_sort_index\","
       "\"args\":{\"sort_index\":1}},\n"
-      "{\"ph\":\"B\",\"pid\":P,\"tid\":1,\"ts\":0.000,\"name\":\"a\"},\n"
-      "{\"ph\":\"B\",\"pid\":P,\"tid\":1,\"ts\":0.004,\"name\":\"b\"},\n");
+      "{\"ph\":\"B\",\"pid\":1,\"tid\":1,\"ts\":0.000,\"name\":\"a\"},\n"
+      "{\"ph\":\"B\",\"pid\":1,\"tid\":1,\"ts\":0.004,\"name\":\"b\"},\n");
   check(out.buf, out.len, 0, NULL);
   CFLAME_SPAN_END(b);
   tclock_ns += 1;

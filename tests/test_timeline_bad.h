@@ -210,6 +210,14 @@ static const bad_t bad[] = {
      "not inside a slice"},
     {"f after its slice ended", S(DOC(X(0, 1, "a") ",\n" FLOW_F(1, "1"))),
      TL_FLOW, 4, "not inside a slice"},
+    {"f before the slice that starts at its ts",
+     S(DOC(X(0, 5, "a") ",\n" FLOW_S(1, "1") ",\n" FLOW_F(6, "1") ",\n" X(
+         6, 2, "b"))),
+     TL_FLOW, 5, "not inside a slice of its thread begun before it"},
+    {"s and f of other names", S(DOC(X(0, 5, "a") ",\n" FLOW_S(1, "1") ",\n"
+         EV("\"ph\":\"f\",\"ts\":2,\"name\":\"g\",\"cat\":\"c\","
+            "\"id\":1,\"bp\":\"e\""))),
+     TL_FLOW, 4, "has no matching f"},
     /* counters */
     {"counter without args", S(DOC(CTR(""))), TL_COUNTER, 3, "at least one"},
     {"counter with empty args", S(DOC(CTR(",\"args\":{}"))), TL_COUNTER, 3,

@@ -205,6 +205,12 @@ static void test_small_valid(void **state) {
              "\"name\":\"z\"},\n"
              "{\"ph\":\"s\",\"pid\":1,\"tid\":2,\"ts\":0.5,\"name\":\"f\","
              "\"cat\":\"c\",\"id\":\"k\"},\n" TN(2, "u")))},
+      {"a flow written after its thread moved on (bound by time)",
+       S(DOC(X(0, 5, "a") ",\n" X(10, 2, "b") ",\n"
+             EV("\"ph\":\"s\",\"ts\":1,\"name\":\"f\",\"cat\":\"c\",\"id\":1")
+             ",\n"
+             EV("\"ph\":\"f\",\"ts\":11,\"name\":\"f\",\"cat\":\"c\","
+                "\"id\":1,\"bp\":\"e\"")))},
       {"nested async with one key",
        S(DOC(EV("\"ph\":\"b\",\"ts\":1,\"name\":\"a\",\"cat\":\"c\",\"id\":1")
              ",\n"

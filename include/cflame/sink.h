@@ -17,6 +17,10 @@
  *                        thread up to the event's session_ns).
  *   CFLAME_SINK_FIELDS   span fields become part of frames (field variants
  *                        get their own sites and nodes).
+ *   CFLAME_SINK_SPANS    registry spans' lifecycles: the `span` callback at
+ *                        each cflame_span_new* and last close, and (with
+ *                        RECORDS) a CFLAME_RECORD_SPAN record before each
+ *                        enter of a registry span, naming it.
  *
  * Threading rules. Every callback runs with cflame's sink lock held, so
  * callbacks of all sinks are serialized; they must not call any cflame
@@ -50,7 +54,8 @@ enum {
   CFLAME_SINK_TREES = 1u << 0,
   CFLAME_SINK_RECORDS = 1u << 1,
   CFLAME_SINK_EVENTS = 1u << 2,
-  CFLAME_SINK_FIELDS = 1u << 3
+  CFLAME_SINK_FIELDS = 1u << 3,
+  CFLAME_SINK_SPANS = 1u << 4
 };
 
 /* Sinks installed at once, of every kind together. */
@@ -107,8 +112,15 @@ typedef enum cflame_record_kind_e {
                               records sink joined); node: the current one */
   CFLAME_RECORD_ENTER = 1, /* a span was entered; node: the new one */
   CFLAME_RECORD_EXIT = 2,  /* the innermost span exited; node: the new top */
-  CFLAME_RECORD_SWITCH = 3 /* the innermost span's frame changed (fields
+  CFLAME_RECORD_SWITCH = 3, /* the innermost span's frame changed (fields
                               recorded); node: its new node */
+  CFLAME_RECORD_SPAN = 4    /* SPANS sinks only, and not a change: the next
+                               record, an ENTER, enters the registry span
+                               whose id (cflame_span_note_t.id) is in `ns`
+                               (not a time); node: the number of this enter
+                               of it, 1 for its first, counted over every
+                               thread in the order they happened. Other
+                               sinks never see this kind */
 } cflame_record_kind_t;
 
 typedef struct cflame_record_s {
@@ -140,6 +152,30 @@ typedef struct cflame_event_s {
   uint64_t reserved_[2];
 } cflame_event_t;
 
+/* A registry span's creation or end (CFLAME_SINK_SPANS). */
+typedef enum cflame_span_note_kind_e {
+  CFLAME_SPAN_NEW = 0,  /* cflame_span_new* made it */
+  CFLAME_SPAN_CLOSE = 1 /* its last reference is gone (cflame_span_close,
+                           or the exit that held it last) */
+} cflame_span_note_kind_t;
+
+typedef struct cflame_span_note_s {
+  uint32_t kind;       /* cflame_span_note_kind_t */
+  uint32_t site;       /* the span's site with its fields recorded so far
+                          (cflame_site_info) */
+  uint64_t id;         /* never 0, unique among the process's registry
+                          spans; CFLAME_RECORD_SPAN records carry it */
+  uint32_t enters;     /* CLOSE: how many of its enters were numbered
+                          (those made while a SPANS sink took RECORDS): its
+                          CFLAME_RECORD_SPAN numbers run 1..enters, and some
+                          may still sit in other threads' rings; NEW: 0 */
+  const cflame_thread_t *thread; /* NEW: the creating thread, whose records
+                          up to now were delivered first (NULL: no memory);
+                          CLOSE: NULL */
+  uint64_t session_ns; /* when, on the record clock */
+  uint64_t reserved_[3];
+} cflame_span_note_t;
+
 /* The callbacks. Any may be NULL. `g` is the sink's own guard. */
 typedef struct cflame_sink_s {
   size_t size;      /* sizeof(cflame_sink_t) */
@@ -166,6 +202,10 @@ typedef struct cflame_sink_s {
   /* In a fork child, instead of close: discard buffered output unwritten
    * (it is the parent's) and free ud. */
   void (*forked)(void *ud, cflame_guard_t *g);
+  /* CFLAME_SINK_SPANS: a registry span was made or ended, on the thread
+   * that did it (like `event`; a CLOSE can come from a span's exit or
+   * from a thread's exit). */
+  void (*span)(void *ud, cflame_guard_t *g, const cflame_span_note_t *n);
 } cflame_sink_t;
 
 /* Installs a sink (the table is copied; ud is yours). Returns 0 with *out

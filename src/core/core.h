@@ -189,6 +189,8 @@ extern uint64_t cflame__fast;
 extern int cflame__rec_on;       /* some installed sink takes records */
 extern size_t cflame__rec_ring;  /* records per thread ring */
 extern int cflame__want_fields;  /* some sink shows fields */
+extern int cflame__want_spans;   /* some records sink takes span records */
+extern int cflame__want_notes;   /* some sink takes span notes */
 extern uint64_t cflame__session_t0; /* ticks at the session start */
 
 /* Held by setup, flush, drop, events to sinks, and by a thread whose ring
@@ -221,6 +223,10 @@ void cflame__hooks(void);
 
 /* Bits of installed slots whose sink needs `what` (sink lock held). */
 uint32_t cflame__sinks_with(uint32_t what);
+/* event.c, for span.c: hands note n (time: `ticks`) to every SPANS sink,
+ * under the sink lock; if the calling thread holds that lock already (a
+ * signal handler), the note is dropped and counted. */
+void cflame__sinks_span_note(cflame_span_note_t *n, uint64_t ticks);
 /* Hands t's ring to every RECORDS sink (sink lock held). */
 void cflame__sinks_drain(cflame__thread_t *t);
 /* Slow path of a record push: the ring is full. 0: store, -1: drop. */
@@ -380,8 +386,11 @@ void cflame__stack_heal(cflame__thread_t *t, uintptr_t sp, uintptr_t ra,
  * (for entry points other than cflame_scope_enter). */
 cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp,
                                      uintptr_t ra);
+/* Enters a registry span's frame (ids: its path); `enters` is the span's
+ * counter that numbers its enters in CFLAME_RECORD_SPAN records (NULL: no
+ * such record). */
 int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle,
-                             uintptr_t sp);
+                             uintptr_t sp, uint32_t *enters);
 int cflame__stack_exit_handle(uint64_t handle);
 /* names.c: t's current stack as site ids, root first (at most max). */
 size_t cflame__stack_path(const cflame__thread_t *t, uint32_t *ids,

@@ -90,3 +90,39 @@ uint64_t cflame_sink_clock_ns(void) {
 uint64_t cflame_sink_ticks_ns(uint64_t ticks) {
   return cflame__clock_to_ns(ticks);
 }
+
+/* --- registry span notes ------------------------------------------------- */
+
+void cflame__sinks_span_note(cflame_span_note_t *n, uint64_t ticks) {
+  /* A NEW comes from user code (like an event); a CLOSE may also come
+   * from a span's exit or a thread's exit, so only threads that already
+   * have a state are looked at, and none is made. */
+  cflame__thread_t *t = cflame__thread_peek();
+  if (t && t->holding) { /* a handler on a thread holding the sink lock */
+    fetch_add(&cflame__counters.faults[CFLAME_FAULT_REENTRY], 1);
+    return;
+  }
+  if (t)
+    cflame__hold(t, 1);
+  int cancel = cflame__plat_nocancel();
+  pthread_mutex_lock(&cflame__sink_lock);
+  uint32_t sinks = cflame__sinks_with(CFLAME_SINK_SPANS);
+  if (sinks) {
+    if (n->kind == CFLAME_SPAN_NEW && t) {
+      n->thread = t;
+      if (cflame__sinks_with(CFLAME_SINK_RECORDS))
+        cflame__sinks_drain(t); /* (only if it records in this session) */
+    }
+    cflame__clock_calibrate();
+    uint64_t now = cflame__clock_to_ns(ticks);
+    uint64_t t0 = cflame__clock_to_ns(cflame__session_t0);
+    n->session_ns = now > t0 ? now - t0 : 0;
+  }
+  for (int i = 0; i < CFLAME_SINKS_MAX; i++)
+    if ((sinks >> i & 1) && cflame__slots[i].vt.span)
+      cflame__slots[i].vt.span(cflame__slots[i].ud, cflame__slots[i].g, n);
+  pthread_mutex_unlock(&cflame__sink_lock);
+  if (t)
+    cflame__hold(t, 0);
+  cflame__plat_cancel_restore(cancel);
+}

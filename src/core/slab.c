@@ -55,9 +55,18 @@ slot_t *cflame__slab_acquire(uint64_t h, const char *op) {
   return s;
 }
 
+void (*cflame__slab_closing)(slot_t *s, uint64_t h);
+
 /* Last reference gone (word w, refs 0): nobody can acquire the slot now,
  * so it is ours to clear before the new generation is published. */
 static void slot_free(slot_t *s, uint64_t w, uint64_t h) {
+  if (s->noted) {
+    void (*closing)(slot_t *, uint64_t) = ld_acquire(&cflame__slab_closing);
+    if (closing)
+      closing(s, h);
+    s->enters = 0; /* only a noted span's enters are counted */
+    s->noted = 0;
+  }
   free(s->path);
   free(s->fields);
   s->path = NULL;

@@ -19,6 +19,10 @@ typedef struct slot_s {
   size_t fields_len;
   int lock;               /* spin lock for fields/own */
   uint32_t next_free;     /* index + 1 of the next free slot */
+  uint32_t enters;        /* a noted span's enters, numbered for span
+                             records (atomic); 0 in a free slot */
+  int noted;              /* its creation was told to SPANS sinks (then
+                             its end is too); 0 in a free slot */
 } slot_t;
 
 /* The slot of handle h if it is live, with one more reference; else NULL
@@ -31,6 +35,9 @@ void cflame__slab_release(uint64_t h, const char *what);
  * out of memory. */
 slot_t *cflame__slab_new(uint32_t *index);
 void cflame__slot_lock(slot_t *s);
+/* Called when s (handle h) lost its last reference, before it is freed
+ * (span.c sets it: slab.c calls nothing above it). */
+extern void (*cflame__slab_closing)(slot_t *s, uint64_t h);
 void cflame__slot_unlock(slot_t *s);
 /* fork: taken in prepare, released in both after. */
 void cflame__slab_lock_for_fork(void);

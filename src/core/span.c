@@ -1,5 +1,6 @@
 /* Registry spans: long-lived, reference counted, enterable on any thread;
  * their folded stack is their ancestry (tracing-flame's rule). */
+#include "clock.h"
 #include "slab.h"
 
 #include <stdlib.h>
@@ -48,6 +49,25 @@ static int append_fields(slot_t *s, const cflame_field_t *f, size_t n) {
   return p ? 0 : -1;
 }
 
+/* Tells SPANS sinks that span h (slot s) was made or ended. */
+static void note(slot_t *s, uint64_t h, uint32_t kind) {
+  uint64_t now = cflame__now(); /* before any wait for the lock */
+  cflame_span_note_t n;
+  memset(&n, 0, sizeof n);
+  n.kind = kind;
+  n.id = h;
+  n.site = own_id(s);
+  n.enters = ld_relaxed(&s->enters);
+  cflame__sinks_span_note(&n, now);
+}
+
+/* cflame__slab_closing: only for spans whose creation was told (a sink
+ * never hears of an end without its start). */
+static void closing(slot_t *s, uint64_t h) {
+  if (ld_relaxed(&cflame__want_notes))
+    note(s, h, CFLAME_SPAN_CLOSE);
+}
+
 static const cflame_span_t none = {0};
 
 static cflame_span_t span_of(uint64_t handle) {
@@ -87,9 +107,17 @@ static cflame_span_t create(cflame_callsite_t *cs, const uint32_t *parent_path,
     (void)append_fields(s, f, nf);
   uint64_t w = ld_relaxed(&s->word);
   uint32_t gen = (uint32_t)(w >> 32);
+  uint64_t h = ((uint64_t)gen << 32) | (idx + 1);
+  if (ld_relaxed(&cflame__want_notes)) {
+    /* Before the handle is out: no record of its enters can come first. */
+    (void)cflame__thread_self();
+    st_release(&cflame__slab_closing, closing);
+    s->noted = 1;
+    note(s, h, CFLAME_SPAN_NEW);
+  }
   st_release(&s->word, ((uint64_t)gen << 32) | 1u);
   fetch_add(&cflame__counters.spans_live, 1);
-  return span_of(((uint64_t)gen << 32) | (idx + 1));
+  return span_of(h);
 }
 
 cflame_span_t cflame_span_new(cflame_callsite_t *cs, const cflame_field_t *f,
@@ -136,7 +164,8 @@ void cflame_span_enter(cflame_span_t h) {
     memcpy(ids, s->path, n * sizeof *ids);
   ids[n++] = own_id(s);
   /* The reference is kept by the frame until its exit. */
-  if (cflame__stack_enter_path(ids, n, h.id, sp) != 0)
+  if (cflame__stack_enter_path(ids, n, h.id, sp,
+                               s->noted ? &s->enters : NULL) != 0)
     cflame__span_unref(h.id);
 }
 

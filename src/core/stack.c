@@ -79,7 +79,7 @@ void cflame__thread_at_exit(void) {
  * that many more slots below it. */
 static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
                            uint64_t tag, uint64_t now, uintptr_t sp,
-                           uintptr_t ra) {
+                           uintptr_t ra, uint32_t *enters) {
   uint32_t d = cflame__depth(t);
   uint64_t serial = ++t->serial;
   if (d + 1 + (CFLAME_MAX_DEPTH - node->depth) >= CFLAME__SLOTS) {
@@ -98,8 +98,14 @@ static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
   t->stack[d + 1].sp = tag & CFLAME__SERIAL_REG ? UINTPTR_MAX : sp;
   t->stack[d + 1].ra = ra;
   t->top = &t->stack[d + 1];
-  if (t->stream)
+  if (t->stream) {
+    /* A registry span's enter, named for SPANS sinks by the record before
+     * it (its `ticks` hold the span's handle: never converted). */
+    if (enters && ld_relaxed(&cflame__want_spans))
+      cflame__record(t, CFLAME_RECORD_SPAN, fetch_add(enters, 1) + 1,
+                     tag & CFLAME__HANDLE_MASK);
     cflame__record(t, CFLAME_RECORD_ENTER, node->index, now);
+  }
   return serial;
 }
 
@@ -124,7 +130,7 @@ cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
     ra = 0;
   }
   if (child)
-    tok = push(t, child, 0, now, sp, ra);
+    tok = push(t, child, 0, now, sp, ra, NULL);
   else /* out of memory: not recorded, counted */
     fetch_add(&cflame__counters.faults[CFLAME_FAULT_DROPPED], 1);
   cflame__busy_leave(t);
@@ -210,7 +216,7 @@ __attribute__((noinline)) static void end_slow(cflame__thread_t *t,
 /* --- registry span frames (span.c) ---------------------------------------- */
 
 int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle,
-                             uintptr_t sp) {
+                             uintptr_t sp, uint32_t *enters) {
   cflame__thread_t *t = cflame__thread_recording();
   if (!t)
     return -1;
@@ -227,7 +233,7 @@ int cflame__stack_enter_path(const uint32_t *ids, size_t n, uint64_t handle,
   }
   cflame_token_t tok =
       node ? push(t, node, CFLAME__SERIAL_NONE | CFLAME__SERIAL_REG | handle,
-                  now, sp, 0)
+                  now, sp, 0, enters)
            : 0;
   cflame__busy_leave(t);
   if (!tok)

@@ -15,7 +15,10 @@
 
 /* Room for one event of `extra` variable bytes plus the fixed members. */
 static char *room(tl_t *tl, size_t extra) {
-  char *p = cflame__writer_room(&tl->w, extra + 256);
+  cflame__writer_t *w = &tl->w;
+  if (cflame_likely(w->buf && w->cap - w->len >= extra + 256))
+    return w->buf + w->len;
+  char *p = cflame__writer_room(w, extra + 256);
   if (!p)
     cflame__tl_dropped("an event (out of memory)");
   return p;
@@ -42,21 +45,28 @@ static uint64_t clamp_ts(tthread_t *th, uint64_t ns) {
   return ns;
 }
 
-/* A timestamp of th: the integer microseconds are reused while they stay
- * the same (consecutive events mostly share them). */
-static size_t put_ts(tthread_t *th, char *p, uint64_t ns) {
+/* ".ddd" for 0 <= v < 1000 (multiplications for the divisions). */
+static inline void put_frac(char *p, unsigned v) {
+  unsigned d1 = (v * 41) >> 12, r = v - d1 * 100, d2 = (r * 103) >> 10;
+  p[0] = '.';
+  p[1] = (char)('0' + d1);
+  p[2] = (char)('0' + d2);
+  p[3] = (char)('0' + (r - d2 * 10));
+}
+
+/* {"ph":PH,"pid":1,"tid":T,"ts":TS for a slice event of th: the text up to
+ * the integer microseconds is kept per thread and re-rendered only when
+ * they change (consecutive events mostly share them). */
+static size_t put_pre(tthread_t *th, char *p, char ph, uint64_t ns) {
   uint64_t us = ns / 1000;
-  unsigned frac = (unsigned)(ns - us * 1000);
-  if (us != th->ts_us || !th->ts_len) {
-    th->ts_len = cflame__json_u64(th->ts_txt, us);
+  if (cflame_unlikely(us != th->ts_us || !th->pre_len)) {
+    th->pre_len = th->pre_ts + cflame__json_u64(th->pre + th->pre_ts, us);
     th->ts_us = us;
   }
-  memcpy(p, th->ts_txt, th->ts_len);
-  size_t n = th->ts_len;
-  p[n] = '.';
-  p[n + 1] = (char)('0' + frac / 100);
-  p[n + 2] = (char)('0' + frac / 10 % 10);
-  p[n + 3] = (char)('0' + frac % 10);
+  __builtin_memcpy(p, th->pre, sizeof th->pre);
+  p[7] = ph;
+  size_t n = th->pre_len;
+  put_frac(p + n, (unsigned)(ns - us * 1000));
   return n + 4;
 }
 
@@ -64,30 +74,23 @@ static size_t put_ts(tthread_t *th, char *p, uint64_t ns) {
 static size_t put_dur(char *p, uint64_t ns) {
   if (ns >= 1000)
     return cflame__json_ts(p, ns);
-  unsigned v = (unsigned)ns;
   p[0] = '0';
-  p[1] = '.';
-  p[2] = (char)('0' + v / 100);
-  p[3] = (char)('0' + v / 10 % 10);
-  p[4] = (char)('0' + v % 10);
+  put_frac(p + 1, (unsigned)ns);
   return 5;
 }
 
-/* {"ph":"B"|"E","pid":P,"tid":T,"ts":TS,"name":N[,"args":{...}]} */
+/* {"ph":"B"|"E","pid":1,"tid":T,"ts":TS,"name":N[,"args":{...}]} */
 static void put_edge(tl_t *tl, tthread_t *th, char ph, uint32_t node,
                      uint64_t ns) {
   const tsite_t *s = tl_site(tl, th, node);
   if (!s)
     return;
-  char *p = room(tl, th->hdr_len + s->len);
+  char *p = room(tl, sizeof th->pre + s->len);
   if (!p)
     return;
-  size_t n = PUTS(p, "{\"ph\":\"B\",");
-  p[7] = ph;
-  n += put(p + n, th->hdr, th->hdr_len);
-  n += put_ts(th, p + n, ns);
-  n += put(p + n, s->text, s->len);
-  end_line(tl, p, n);
+  size_t n = put_pre(th, p, ph, ns);
+  tl_copy16(p + n, s->text, s->len);
+  end_line(tl, p, n + s->len);
 }
 
 /* {"ph":"X",...,"ts":TS,"dur":D,"name":N} for a span without children. */
@@ -96,32 +99,17 @@ static void put_x(tl_t *tl, tthread_t *th, uint32_t node, uint64_t ns,
   const tsite_t *s = tl_site(tl, th, node);
   if (!s)
     return;
-  char *p = room(tl, th->hdr_len + s->len);
+  char *p = room(tl, sizeof th->pre + s->len);
   if (!p)
     return;
-  size_t n = PUTS(p, "{\"ph\":\"X\",");
-  n += put(p + n, th->hdr, th->hdr_len);
-  n += put_ts(th, p + n, ns);
+  size_t n = put_pre(th, p, 'X', ns);
   n += PUTS(p + n, ",\"dur\":");
   n += put_dur(p + n, end - ns);
-  n += put(p + n, s->text, s->len);
-  end_line(tl, p, n);
+  tl_copy16(p + n, s->text, s->len);
+  end_line(tl, p, n + s->len);
 }
 
 /* --- slices from records ------------------------------------------------------ */
-
-static int push(tthread_t *th, uint32_t node) {
-  if (th->depth == th->cap) {
-    uint32_t c = th->cap ? th->cap * 2 : 32;
-    uint32_t *s = realloc(th->stack, c * sizeof *s);
-    if (!s)
-      return -1;
-    th->stack = s;
-    th->cap = c;
-  }
-  th->stack[th->depth++] = node;
-  return 0;
-}
 
 /* The entered span that is not written yet becomes an open B slice. */
 static void settle(tl_t *tl, tthread_t *th) {
@@ -129,11 +117,12 @@ static void settle(tl_t *tl, tthread_t *th) {
     return;
   uint32_t node = th->pending;
   th->pending = 0;
-  if (push(th, node) != 0) {
+  if (cflame__tl_push(th, node) != 0) {
     cflame__tl_dropped("a slice (out of memory)");
     return;
   }
   put_edge(tl, th, 'B', node, th->pending_ns);
+  tl_held(tl, th);
 }
 
 /* Closes and opens slices so that the open ones are exactly the path from
@@ -148,7 +137,7 @@ static void move_to(tl_t *tl, tthread_t *th, uint32_t node, uint64_t ns) {
   while (th->depth > k)
     put_edge(tl, th, 'E', th->stack[--th->depth], ns);
   for (; k < len; k++) {
-    if (push(th, path[k]) != 0) {
+    if (cflame__tl_push(th, path[k]) != 0) {
       cflame__tl_dropped("a slice (out of memory)");
       break;
     }
@@ -163,6 +152,10 @@ static void records(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
   if (!th)
     return;
   for (size_t i = 0; i < n; i++) {
+    if (cflame_unlikely(r[i].kind == CFLAME_RECORD_SPAN)) { /* names the */
+      th->mark = 1, th->mark_id = r[i].ns, th->mark_seq = r[i].node;
+      continue; /* next ENTER: registry span ns, its enter node */
+    }
     uint64_t ns = clamp_ts(th, r[i].ns);
     uint32_t node = r[i].node;
     uint32_t top = th->pending ? th->pending
@@ -171,10 +164,8 @@ static void records(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
     if (!th->begun) { /* where the thread stands when we join it */
       th->begun = 1;
       move_to(tl, th, node, ns);
-      continue;
-    }
-    if (r[i].kind == CFLAME_RECORD_ENTER &&
-        tl_parent(tl, th, node) == top && node != 0) {
+    } else if (r[i].kind == CFLAME_RECORD_ENTER &&
+               tl_parent(tl, th, node) == top && node != 0) {
       settle(tl, th);
       th->pending = node;
       th->pending_ns = ns;
@@ -183,12 +174,18 @@ static void records(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
       if (th->pending) {
         put_x(tl, th, th->pending, th->pending_ns, ns);
         th->pending = 0;
+        tl_held(tl, th);
       } else {
         put_edge(tl, th, 'E', top, ns);
         th->depth--;
       }
     } else {
       move_to(tl, th, node, ns);
+    }
+    if (cflame_unlikely(th->mark)) { /* after its slice began */
+      th->mark = 0;
+      if (r[i].kind == CFLAME_RECORD_ENTER)
+        cflame__tl_span_enter(tl, th, th->mark_id, th->mark_seq, ns);
     }
   }
 }
@@ -316,10 +313,11 @@ static void thread_done(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
   if (th->pending && th->pending < th->known && th->text[th->pending].text) {
     uint32_t node = th->pending;
     th->pending = 0;
-    if (push(th, node) == 0)
+    if (cflame__tl_push(th, node) == 0)
       put_edge(tl, th, 'B', node, th->pending_ns);
   }
   th->pending = 0;
+  tl_held(tl, th);
   while (th->depth > 0) {
     uint32_t node = th->stack[--th->depth];
     if (node < th->known && th->text[node].text)
@@ -331,6 +329,7 @@ static void thread_done(void *ud, cflame_guard_t *g, const cflame_thread_t *t,
 static int close_sink(void *ud, cflame_guard_t *g) {
   (void)g;
   tl_t *tl = ud;
+  cflame__tl_spans_end(tl, 1);
   char *p = room(tl, tl->pid_len + CFLAME__JSON_STR_MAX(tl->pname_len));
   if (p) {
     size_t n = cflame__tl_process_line(tl, p);
@@ -345,6 +344,7 @@ static int close_sink(void *ud, cflame_guard_t *g) {
 static void forked(void *ud, cflame_guard_t *g) {
   (void)g;
   tl_t *tl = ud;
+  cflame__tl_spans_end(tl, 0);
   cflame__writer_discard(&tl->w); /* the parent's bytes */
   cflame__tl_free(tl);
 }
@@ -389,7 +389,7 @@ static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
   memset(&vt, 0, sizeof vt);
   vt.size = sizeof vt;
   vt.name = "timeline";
-  vt.needs = CFLAME_SINK_RECORDS | CFLAME_SINK_FIELDS |
+  vt.needs = CFLAME_SINK_RECORDS | CFLAME_SINK_FIELDS | CFLAME_SINK_SPANS |
              (o.events ? CFLAME_SINK_EVENTS : 0u);
   vt.ring = o.ring_records ? o.ring_records : 16384;
   vt.records = records;
@@ -398,6 +398,7 @@ static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
   vt.thread_done = thread_done;
   vt.close = close_sink;
   vt.forked = forked;
+  vt.span = cflame__tl_span_note;
   rc = cflame_sink_install(&vt, tl, out);
   if (rc == 0)
     return 0;

@@ -102,9 +102,46 @@ static int check_flows(tl_ctx_t *c) {
   return 0;
 }
 
+/* Each flow event lies in a slice of its thread that begins before it in
+ * the file: start <= ts < end, or ts at the start (a slice still open at
+ * the end has no end). Viewers bind flows by time once the file is read,
+ * so a flow may come after its slice ended; but Perfetto reads events of
+ * one ts in file order, so a slice that begins at the flow's ts later in
+ * the file is not the flow's. */
+static int check_binding(tl_ctx_t *c) {
+  for (size_t i = 0; i < c->nthr; i++) {
+    tl_thread_t *t = &c->thr[i];
+    for (size_t d = 0; d < t->depth; d++)
+      if (!t->stack[d].is_x &&
+          tl_add_span(c, t, t->stack[d].start, UINT64_MAX, t->stack[d].line))
+        return -1;
+  }
+  for (size_t i = 0; i < c->nflows; i++) {
+    const tl_keyed_t *k = &c->flows[i];
+    const tl_thread_t *t = &c->thr[k->thr];
+    size_t j = 0;
+    for (; j < t->nspans; j++) {
+      const uint64_t *s = t->spans[j];
+      if (s[2] < k->line && s[0] <= k->ts &&
+          (k->ts < s[1] || k->ts == s[0]))
+        break;
+    }
+    if (j == t->nspans) {
+      c->line = k->line;
+      return tl_fail(c, TL_FLOW, k->byte,
+                     "flow %c is not inside a slice of its thread begun "
+                     "before it",
+                     k->is_f ? 'f' : 's');
+    }
+  }
+  return 0;
+}
+
 /* Rules that need the whole file. */
 static int check_end(tl_ctx_t *c, int cut) {
   char a[64];
+  if (check_binding(c))
+    return -1;
   for (size_t i = 0; i < c->nthr; i++) {
     tl_thread_t *t = &c->thr[i];
     if (t->pub.events && !t->named) {
@@ -226,6 +263,7 @@ static void free_ctx(tl_ctx_t *c) {
     for (size_t d = 0; d < c->thr[i].depth; d++)
       free(c->thr[i].stack[d].name);
     free(c->thr[i].stack);
+    free(c->thr[i].spans);
   }
   for (size_t i = 0; i < c->nasync; i++) {
     free(c->async[i].key);

@@ -36,16 +36,21 @@
  *   C: "args" an object of one or more numbers;
  *   b e s f: "cat" string and "id" (string or non-negative integer);
  *   f: "bp":"e".
- * Per thread (pid, tid): ts of B E X s f and thread-scope i events
+ * Per thread (pid, tid): ts of B E X and thread-scope i events
  * non-decreasing in file order; E closes the innermost open B (same name
  * if E has one); no E without B; an X lies inside the slice that
- * encloses it (B or X) and a B ends before an enclosing X does; s and f lie
- * inside a slice of their thread. Every thread that has events is named by an M
- * thread_name event. Async b/e nest per (cat, id): e closes the last open b of
- * that key (same name if e has one), not before it in time. Flows: per (cat,
- * id), the i-th s in time matches the i-th f, with ts(f) >= ts(s). At the end
- * of a complete file every B slice, async b and flow s is closed or matched; a
- * cut file may leave them open (the writer was stopped).
+ * encloses it (B or X) and a B ends before an enclosing X does. Every
+ * thread that has events is named by an M thread_name event. Async b/e nest
+ * per (cat, id): e closes the last open b of that key (same name if e has
+ * one), not before it in time. Flows, checked once the whole file is read
+ * (viewers bind them by time, so they may come in any file order): each s
+ * and f lies inside a slice of its thread that begins before it in the
+ * file (start <= ts < end, or ts == start; Perfetto reads one ts in file
+ * order, so a slice starting at the flow's ts after it is not its); per
+ * (cat, id, name) the i-th s in time matches the i-th f, with ts(f) >=
+ * ts(s). At the end of a complete file every B slice, async b and flow s is
+ * closed or matched; a cut file may leave them open (the writer was
+ * stopped).
  *
  * For a writer: the time order is per thread in FILE order, and an X is
  * checked against the slices open at its ts. So an X written when its span

@@ -88,7 +88,8 @@ static tl_thread_t *thread_of(tl_ctx_t *c, uint64_t pid, uint64_t tid) {
 }
 
 /* The key of an async or flow event: cat, NUL, "s:" or "n:" and the id. */
-static char *key_of(tl_ctx_t *c, const json_value_t *ev, size_t *klen) {
+static char *key_of(tl_ctx_t *c, const json_value_t *ev, size_t *klen,
+                    const char *name) {
   const json_value_t *cat = json_get(ev, "cat"), *id = json_get(ev, "id");
   uint64_t u;
   if (!cat || cat->type != JSON_STRING) {
@@ -102,7 +103,8 @@ static char *key_of(tl_ctx_t *c, const json_value_t *ev, size_t *klen) {
   }
   const char *idt = id->type == JSON_STRING ? id->str : id->text;
   size_t il = id->type == JSON_STRING ? id->len : id->text_len;
-  char *k = malloc(cat->len + il + 3);
+  size_t nl = name ? strlen(name) + 1 : 0;
+  char *k = malloc(cat->len + il + 3 + nl);
   if (!k) {
     tl_fail(c, TL_IO, c->byte, "out of memory");
     return NULL;
@@ -111,6 +113,11 @@ static char *key_of(tl_ctx_t *c, const json_value_t *ev, size_t *klen) {
   memcpy(k + cat->len + 1, id->type == JSON_STRING ? "s:" : "n:", 2);
   memcpy(k + cat->len + 3, idt, il);
   *klen = cat->len + 3 + il;
+  if (name) { /* Perfetto pairs flows on cat, id and name */
+    k[*klen] = '\0';
+    memcpy(k + *klen + 1, name, nl - 1);
+    *klen += nl;
+  }
   return k;
 }
 
@@ -148,10 +155,28 @@ static int push_slice(tl_ctx_t *c, tl_thread_t *t, const tl_slice_t *s) {
   return 0;
 }
 
-static void add_slice(tl_thread_t *t, uint64_t dur) {
+int tl_add_span(tl_ctx_t *c, tl_thread_t *t, uint64_t start, uint64_t end,
+                size_t line) {
+  if (t->nspans == t->capspans) {
+    size_t cap = t->capspans ? t->capspans * 2 : 64;
+    uint64_t(*s)[3] = realloc(t->spans, cap * sizeof *s);
+    if (!s)
+      return tl_fail(c, TL_IO, c->byte, "out of memory");
+    t->spans = s;
+    t->capspans = cap;
+  }
+  t->spans[t->nspans][0] = start;
+  t->spans[t->nspans][1] = end;
+  t->spans[t->nspans++][2] = line;
+  return 0;
+}
+
+static int add_slice(tl_ctx_t *c, tl_thread_t *t, uint64_t start,
+                     uint64_t dur, size_t line) {
   t->pub.slices++;
   if (t->depth == 0)
     t->pub.top_ns += dur;
+  return tl_add_span(c, t, start, start + dur, line);
 }
 
 /* B, E, X: nesting on the thread's stack of open slices. */
@@ -191,7 +216,10 @@ static int slice_event(tl_ctx_t *c, tl_thread_t *t, char ph, uint64_t ts,
       free(s.name);
       return -1;
     }
-    add_slice(t, dur);
+    if (add_slice(c, t, ts, dur, c->line)) {
+      free(s.name);
+      return -1;
+    }
     s.is_x = 1;
     s.end = ts + dur;
     if (push_slice(c, t, &s)) {
@@ -217,7 +245,8 @@ static int slice_event(tl_ctx_t *c, tl_thread_t *t, char ph, uint64_t ts,
                    top->line);
   free(top->name);
   t->depth--;
-  add_slice(t, ts - top->start);
+  if (add_slice(c, t, top->start, ts - top->start, top->line))
+    return -1;
   if (t->depth && t->stack[t->depth - 1].is_x &&
       t->stack[t->depth - 1].end < ts)
     return tl_fail(c, TL_NESTING, c->byte,
@@ -232,8 +261,8 @@ static int slice_event(tl_ctx_t *c, tl_thread_t *t, char ph, uint64_t ts,
 static int async_event(tl_ctx_t *c, char ph, uint64_t ts, const char *name,
                        const json_value_t *ev) {
   char a[64], b[64];
-  tl_keyed_t k = {NULL, 0, NULL, 0, ts, c->line, c->byte};
-  if (!(k.key = key_of(c, ev, &k.klen)))
+  tl_keyed_t k = {NULL, 0, NULL, 0, ts, c->line, c->byte, 0};
+  if (!(k.key = key_of(c, ev, &k.klen, NULL)))
     return -1;
   if (ph == 'b') {
     if (!(k.name = strdup(name))) {
@@ -272,18 +301,17 @@ static int async_event(tl_ctx_t *c, char ph, uint64_t ts, const char *name,
   return 0;
 }
 
+/* Flows bind to the slice around their ts on their thread, whenever that
+ * slice is written: checked at the end (timeline_check.c). */
 static int flow_event(tl_ctx_t *c, tl_thread_t *t, char ph, uint64_t ts,
-                      const json_value_t *ev) {
-  tl_keyed_t k = {NULL, 0, NULL, ph == 'f', ts, c->line, c->byte};
+                      const json_value_t *ev, const char *name) {
+  tl_keyed_t k = {NULL, 0, NULL, ph == 'f', ts, c->line, c->byte,
+                  (size_t)(t - c->thr)};
   const char *bp = str_of(ev, "bp");
   if (ph == 'f' && (!bp || strcmp(bp, "e")))
     return tl_fail(c, TL_FIELD, c->byte,
                    "flow f needs \"bp\":\"e\" (bind to the enclosing slice)");
-  pop_ended(t, ts);
-  if (!t->depth)
-    return tl_fail(c, TL_FLOW, c->byte,
-                   "flow %c is not inside a slice of its thread", ph);
-  if (!(k.key = key_of(c, ev, &k.klen)))
+  if (!(k.key = key_of(c, ev, &k.klen, name)))
     return -1;
   if (push_keyed(c, &c->flows, &c->nflows, &c->capflows, &k)) {
     free(k.key);
@@ -381,7 +409,7 @@ int tl_event(tl_ctx_t *c, const json_value_t *ev) {
     t->first_line = c->line;
     t->first_byte = c->byte;
   }
-  if (strchr("BEXisf", p)) {
+  if (strchr("BEXi", p)) {
     if (ts < t->last_ts)
       return tl_fail(c, TL_ORDER, json_get(ev, "ts")->off,
                      "ts goes back in time on thread %llu:%llu (%llu ns "
@@ -395,6 +423,6 @@ int tl_event(tl_ctx_t *c, const json_value_t *ev) {
   if (p == 'b' || p == 'e')
     return async_event(c, p, ts, name, ev);
   if (p == 's' || p == 'f')
-    return flow_event(c, t, p, ts, ev);
+    return flow_event(c, t, p, ts, ev, name);
   return 0;
 }

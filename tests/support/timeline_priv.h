@@ -21,9 +21,13 @@ typedef struct tl_thread_s {
   size_t first_line, first_byte; /* of its first event */
   tl_slice_t *stack;
   size_t depth, cap;
+  uint64_t (*spans)[3];          /* every slice seen: start, end (ns) and
+                                    the line of its start */
+  size_t nspans, capspans;
 } tl_thread_t;
 
-/* An open async b, or a flow s/f; key = cat NUL id-text. */
+/* An open async b, or a flow s/f; key = cat NUL id-text (flows: then NUL
+ * and the name). */
 typedef struct tl_keyed_s {
   char *key;
   size_t klen;
@@ -31,6 +35,7 @@ typedef struct tl_keyed_s {
   int is_f;
   uint64_t ts;
   size_t line, byte;
+  size_t thr; /* flows: index of its thread */
 } tl_keyed_t;
 
 typedef struct tl_ctx_s {
@@ -54,6 +59,10 @@ int tl_fail(tl_ctx_t *c, timeline_rule_t rule, size_t byte, const char *fmt,
 
 /* Escapes s[0..n) to printable ASCII (at most 40 bytes shown) into buf. */
 const char *tl_show(char *buf, size_t cap, const char *s, size_t n);
+
+/* Notes slice [start, end] of t, for binding flows at the end. */
+int tl_add_span(tl_ctx_t *c, tl_thread_t *t, uint64_t start, uint64_t end,
+                size_t line);
 
 /* Checks one event object against every per-event rule. */
 int tl_event(tl_ctx_t *c, const json_value_t *ev);
