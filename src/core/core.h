@@ -29,7 +29,19 @@ struct cflame__node_s {
                                        right after this one, last time */
   uint32_t index;
   uint32_t depth;                   /* frames below the root */
+  /* An instrumented function's node (see CFLAME__CS_FN): the function's
+   * address and code size, so that the hooks tell its frames and calls
+   * from its code apart without a lookup. Other nodes: 0 and UINTPTR_MAX
+   * (every address is "in" them). */
+  uintptr_t fn;
+  uintptr_t fn_len;
 };
+
+/* A callsite made for an instrumented function (instrument_table.c) holds
+ * the function's address in reserved_[1] and its code size in
+ * reserved_[0]; a span macro's callsite has 0 in reserved_[1]. */
+#define CFLAME__CS_FN(cs) ((uintptr_t)(cs)->reserved_[1])
+#define CFLAME__CS_FN_LEN(cs) ((uintptr_t)(cs)->reserved_[0])
 
 /* Stack slots. Output frames stop at CFLAME_MAX_DEPTH (the tree depth), but
  * a registry span puts a shallow node on a deep slot, so the stack keeps
@@ -302,6 +314,10 @@ void cflame__thread_reap(uint32_t done_bits);
 void cflame__thread_release_slot(int slot);
 /* Drains every thread's ring to the RECORDS sinks (sink lock held). */
 void cflame__thread_drain_all(void);
+/* fiber.c: pops t's frames above index `keep` at `now` (busy guard held
+ * by the caller), counted as jumped over if `unwound`, else as exits. */
+void cflame__stack_pop_above(cflame__thread_t *t, uint32_t keep, uint64_t now,
+                             int unwound);
 /* In a fork child: every thread but `self` is the parent's. */
 void cflame__thread_after_fork_child(const cflame__thread_t *self);
 

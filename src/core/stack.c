@@ -403,8 +403,8 @@ cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
   return enter_fast(cs, sp, CFLAME__CALLER_RA());
 }
 
-/* The same for callers that know their own position (instrumentation
- * hooks pass the instrumented function's). */
+/* The same for callers that know their own position (field and name
+ * variants pass their caller's). */
 cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp,
                                      uintptr_t ra) {
   return enter_fast(cs, sp, ra);
