@@ -23,7 +23,7 @@
 #include "files.h"
 #include "folded_check.h"
 
-#ifndef INSTR_CHILD
+#if !defined(INSTR_CHILD) || !defined(INSTR_CHILD_TSC)
 #error "INSTR_CHILD must name the cflame-instr-child helper"
 #endif
 
@@ -382,6 +382,37 @@ static void test_instrument_stripped_reads_offsets(void **state) {
   free(got);
 }
 
+/* The same programs on the hooks' fast paths (cflame-instr-child-tsc: the
+ * library reads the injected clock where it reads the TSC): the same files,
+ * byte for byte, but for the module's name. */
+static void test_instrument_fast_paths_same_files(void **state) {
+  (void)state;
+  static const char *const modes[] = {"main",   "exit", "recjump", "signal",
+                                      "deep",   "fork", "initenv", "exit"};
+  const char *const excl[] = {"CFLAME_INSTRUMENT_EXCLUDE=static_*,exit_b",
+                              NULL};
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+    const char *const *extra = i == 7 ? excl : NULL;
+    char *slow = run(modes[i], 0, NULL, extra);
+    char *fast = run_exe(INSTR_CHILD_TSC, modes[i], 0, NULL, extra);
+    char *w = fast;
+    for (const char *r = fast; *r;) /* "child-tsc::" -> "child::" */
+      if (strncmp(r, "child-tsc::", 11) == 0) {
+        memcpy(w, "child::", 7);
+        w += 7;
+        r += 11;
+      } else {
+        *w++ = *r++;
+      }
+    *w = '\0';
+    if (strcmp(slow, fast) != 0)
+      fail_msg("mode %s: fast paths wrote\n%s\nslow paths\n%s", modes[i],
+               fast, slow);
+    free(slow);
+    free(fast);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(
@@ -411,6 +442,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_instrument_signal_on_alternate_stack,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_abort_leaves_valid_file,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_instrument_fast_paths_same_files,
                                       setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
