@@ -184,12 +184,7 @@ push(cflame__thread_t *t, cflame__frame_t *top, cflame__node_t *cur,
      cflame__node_t *child, uintptr_t sp, const void *caller, uint64_t now) {
   st_relaxed(&cur->self, cur->self + (now - t->last));
   t->last = now;
-  cflame__bump(child);
-  top[1].node = child;
-  top[1].serial = ++t->serial;
-  top[1].sp = sp;
-  top[1].ra = (uintptr_t)caller;
-  t->top = top + 1;
+  (void)cflame__push_top(t, top, child, 0, sp, (uintptr_t)caller);
 }
 
 /* The enter of a recorded function that the fast path did not take. */

@@ -393,6 +393,53 @@ static inline int cflame__stale(const cflame__frame_t *top, uintptr_t sp,
   return sp > top->sp || (sp == top->sp && cs && top->node->cs == cs && ra &&
                           (top->ra == ra || top->ra == 0));
 }
+/* Writes frame f, its serial first: a signal handler that pushes onto the
+ * same slot after that store overwrites the serial too. */
+static inline __attribute__((always_inline)) void
+cflame__frame_set(cflame__frame_t *f, cflame__node_t *node, uint64_t serial,
+                  uintptr_t sp, uintptr_t ra) {
+  f->serial = serial;
+  signal_fence();
+  f->node = node;
+  f->sp = sp;
+  f->ra = ra;
+}
+
+/* stack.c: cflame__frame_set out of line, for cflame__push_top's rare
+ * rewrite: a tail call, so the fast paths keep no stack frame and no extra
+ * register. Returns serial. */
+uint64_t cflame__frame_redo(cflame__frame_t *f, cflame__node_t *node,
+                            uint64_t serial, uint64_t tag, uintptr_t sp,
+                            uintptr_t ra);
+
+/* The fast paths' push (stack.c, and the instrumentation hooks): pushes
+ * child (found under top's node) above top, its serial tagged with
+ * `tag`; returns the untagged serial. Unlike push() it checks no room and
+ * writes no record: the routes below need neither, or record themselves.
+ *
+ * A signal handler's span may run at any instruction of this. Until the top
+ * moves, the slot above it is free to the handler, which writes its own
+ * frame there and leaves the top as it found it; so once the top has moved,
+ * the slot is checked and, if a handler wrote it, written again (serials
+ * are unique: the handler's span took a later one). After that the slot
+ * belongs to this frame, and a handler pushes above it. The fences keep
+ * the compiler to this order. */
+static inline __attribute__((always_inline)) uint64_t
+cflame__push_top(cflame__thread_t *t, cflame__frame_t *top,
+                 cflame__node_t *child, uint64_t tag, uintptr_t sp,
+                 uintptr_t ra) {
+  cflame__bump(child);
+  uint64_t serial = ++t->serial;
+  signal_fence();
+  cflame__frame_set(&top[1], child, serial | tag, sp, ra);
+  signal_fence();
+  t->top = top + 1;
+  signal_fence();
+  if (cflame_unlikely(top[1].serial != (serial | tag)))
+    return cflame__frame_redo(&top[1], child, serial, tag, sp, ra);
+  return serial;
+}
+
 /* Closes the frames of t that entering cs from sp shows were jumped over
  * (see cflame__stale; cs may be NULL), at `now`; not when running on an
  * alternate signal stack. */
