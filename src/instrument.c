@@ -254,15 +254,27 @@ enter_full(const void *fn, const void *caller, uintptr_t sp,
  * function, a session that is not record-free with the TSC. No stack
  * frame before the cheap exits. */
 __attribute__((noinline)) NO_INSTR static void
+first_hooks(const void *fn, const void *caller, uintptr_t sp);
+
+__attribute__((noinline)) NO_INSTR static void
 enter_slow(const void *fn, const void *caller, uintptr_t sp) {
-  if (cflame_unlikely(!ld_acquire(&ready)) && !setup())
+  if (cflame_unlikely(!ld_acquire(&ready))) {
+    first_hooks(fn, caller, sp); /* a tail call: no stack frame here */
     return;
+  }
   if (!ld_relaxed(&cflame__live))
     return; /* nothing records */
   cflame__fnent_t *e = front_find(fn);
   if (e && (!e->cs || ld_relaxed(&e->cs->interest_) != CFLAME_INTEREST_ON))
     return;
   enter_full(fn, caller, sp, e);
+}
+
+/* The hooks before the setup is done. */
+__attribute__((noinline)) NO_INSTR static void
+first_hooks(const void *fn, const void *caller, uintptr_t sp) {
+  if (setup())
+    enter_slow(fn, caller, sp);
 }
 
 /* An exit that is not the top frame's, or in a session that is not
