@@ -164,6 +164,13 @@ NO_INSTR static inline cflame__fnent_t *front_find(const void *fn) {
   return e && e->fn == fn ? e : NULL;
 }
 
+/* Is fn a function that is never recorded (excluded, below the minimum
+ * size)? Only the front cache is asked: false when unsure. */
+NO_INSTR static inline int skipped(const void *fn) {
+  const cflame__fnent_t *e = front_find(fn);
+  return e && !e->cs;
+}
+
 /* Once per process, at the first hook: the settings and the sink of
  * CFLAME_FLAME. Returns 0 if this hook must do nothing (it runs inside
  * that setup). */
@@ -325,6 +332,20 @@ __attribute__((noinline)) NO_INSTR static void exit_slow(const void *fn) {
   exit_full(fn);
 }
 
+/* The enter hook's cache missed: a function that is never recorded
+ * (excluded, below the minimum size) stops here. */
+__attribute__((noinline)) NO_INSTR static void
+enter_miss(const void *fn, const void *caller, uintptr_t sp) {
+  if (!skipped(fn))
+    enter_slow(fn, caller, sp);
+}
+
+/* The top frame is not the function's: so too at its exit. */
+__attribute__((noinline)) NO_INSTR static void exit_miss(const void *fn) {
+  if (!skipped(fn))
+    exit_slow(fn);
+}
+
 /* --- hooks ------------------------------------------------------------------ */
 
 /* The enter fast path: the function was entered under the top frame's node
@@ -346,7 +367,7 @@ HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
   if (cflame_unlikely(child->fn != (uintptr_t)fn)) {
     child = child->hint; /* siblings called in turn */
     if (child->fn != (uintptr_t)fn)
-      goto slow;
+      goto miss;
     cur->cache = child;
   }
   if (cflame_unlikely(sp >= top->sp || !in_body(cur, caller) ||
@@ -354,6 +375,9 @@ HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
                           CFLAME_INTEREST_ON))
     goto slow;
   push(t, top, cur, child, sp, caller, cflame__plat_tsc());
+  return;
+miss:
+  enter_miss(fn, caller, sp);
   return;
 slow:
   enter_slow(fn, caller, sp);
@@ -367,9 +391,12 @@ HOOK void __cyg_profile_func_exit(void *fn, void *caller) {
   (void)caller;
   cflame__thread_t *t = tls;
   cflame__frame_t *top = t->top;
-  if (cflame_unlikely((int64_t)top->serial < 0 ||
-                      top->node->fn != (uintptr_t)fn)) {
+  if (cflame_unlikely((int64_t)top->serial < 0)) {
     exit_slow(fn);
+    return;
+  }
+  if (cflame_unlikely(top->node->fn != (uintptr_t)fn)) {
+    exit_miss(fn);
     return;
   }
   uint64_t now = cflame__plat_tsc();
