@@ -1,12 +1,13 @@
 /* Auto-instrumentation: the __cyg_profile_func_enter/exit hooks that GCC and
  * Clang call around every function compiled with -finstrument-functions.
  * Each function address becomes a callsite of its own (named from the ELF
- * symbol tables, once, at its first call: instrument_table.c). The hooks
- * keep no stack of their own: a function's frame is a frame of cflame's
- * span stack (core.h), whose node knows the function's address and code
- * size, whose sp is the instrumented function's stack position and whose
- * ra is the call site the compiler passed. So span macros nest in the same
- * stack, and one push and one pop per call is all the fast paths do.
+ * symbol tables, once, at its first call while a sink records:
+ * instrument_table.c). The hooks keep no stack of their own: a function's
+ * frame is a frame of cflame's span stack (core.h), whose node knows the
+ * function's address and code size, whose sp is the instrumented
+ * function's stack position and whose ra is the call site the compiler
+ * passed. So span macros nest in the same stack, and one push and one pop
+ * per call is all the fast paths do.
  *
  * Frames that a longjmp jumped over are ended at the next enter that their
  * top cannot be the caller of (a shallower stack position, or a call site
@@ -255,14 +256,14 @@ enter_full(const void *fn, const void *caller, uintptr_t sp,
     t->top->ra = (uintptr_t)caller;
 }
 
+__attribute__((noinline)) NO_INSTR static void
+first_hooks(const void *fn, const void *caller, uintptr_t sp);
+
 /* Everything the enter hook's fast path does not handle: the first hook, a
  * thread's first call, a function's first call under this parent, a
  * function that is not recorded, a frame left by longjmp or an inlined
  * function, a session that is not record-free with the TSC. No stack
  * frame before the cheap exits. */
-__attribute__((noinline)) NO_INSTR static void
-first_hooks(const void *fn, const void *caller, uintptr_t sp);
-
 __attribute__((noinline)) NO_INSTR static void
 enter_slow(const void *fn, const void *caller, uintptr_t sp) {
   if (cflame_unlikely(!ld_acquire(&ready))) {
@@ -323,6 +324,7 @@ __attribute__((noinline)) NO_INSTR static void exit_full(const void *fn) {
   cflame__busy_leave(t);
 }
 
+/* The exit hook's slow path: cheap exits first (no stack frame). */
 __attribute__((noinline)) NO_INSTR static void exit_slow(const void *fn) {
   if (!ld_relaxed(&cflame__live))
     return; /* nothing records */
