@@ -1,24 +1,27 @@
 /* Auto-instrumentation: the __cyg_profile_func_enter/exit hooks that GCC and
  * Clang call around every function compiled with -finstrument-functions.
  * Each function address becomes a callsite of its own (named from the ELF
- * symbol tables, once, at its first call), entered at the instrumented
- * function's own stack position (cflame__stack_enter_at) and exited with
- * cflame_scope_exit, so instrumented functions and span macros share one
- * stack. A per-thread shadow stack of (function, stack position, call
- * site, token) frames pairs each exit with its enter and heals: frames that
- * a longjmp jumped over are ended at the next enter from a shallower stack
- * position, or at the exit of a function below them. The hooks touch only
- * the calling thread's state; a function's first call takes the table lock
- * once (instrument_table.c). */
+ * symbol tables, once, at its first call while a sink records:
+ * instrument_table.c). The hooks keep no stack of their own: a function's
+ * frame is a frame of cflame's span stack (core.h), whose node knows the
+ * function's address and code size, whose sp is the instrumented
+ * function's stack position and whose ra is the call site the compiler
+ * passed. So span macros nest in the same stack, and one push and one pop
+ * per call is all the fast paths do.
+ *
+ * Frames that a longjmp jumped over are ended at the next enter that their
+ * top cannot be the caller of (a shallower stack position, or a call site
+ * outside the top function's code), or at the exit of a function below
+ * them. The hooks touch only the calling thread's state. */
 #include "instrument.h"
 
+#include "clock.h"
 #include "core.h"
 #include "platform.h"
 #include "util.h"
 
 #include <cflame.h>
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,140 +40,46 @@
 HOOK void __cyg_profile_func_enter(void *fn, void *caller);
 HOOK void __cyg_profile_func_exit(void *fn, void *caller);
 
-/* Shadow stack depth per thread; deeper calls are counted, not recorded. */
-#define DEPTH 2048
-/* Per-thread direct-mapped cache of function address -> callsite. */
-#define CACHE 512
+#define tls cflame__tls
 
-typedef struct frame_s {
-  const void *fn;
-  uintptr_t len;       /* of fn's code: calls from inside it are children */
-  uintptr_t sp;        /* stack position of the enter hook's call */
-  const void *caller;  /* the call site the compiler passed */
-  cflame_token_t tok;  /* 0: not recorded */
-} frame_t;
+/* Per thread, slow paths only: the thread's stack (outside it nothing
+ * heals: an alternate signal stack, a fiber), and a guard against hooks
+ * nested in our own slow path (a user's instrumented malloc). */
+static _Thread_local uintptr_t stack_lo, stack_hi;
+static _Thread_local int stack_known, in_slow;
+/* The settings and the CFLAME_FLAME sink are set up (once per process). */
+static int ready;
 
-typedef struct cache_s {
-  const void *fn;
-  cflame_callsite_t *cs;
-  uintptr_t len;
-  uintptr_t pad_;
-} cache_t;
-
-typedef struct ithread_s {
-  uint32_t overflow; /* calls deeper than DEPTH still open */
-  int busy;          /* inside a slow path: nested hooks are not recorded */
-  uintptr_t lo, hi;  /* this thread's stack; outside it nothing heals */
-  cache_t cache[CACHE];
-  frame_t frames[DEPTH + 1];
-  /* The top while calls are too deep: no function, no code, lowest stack
-   * position, so that both hooks take their slow paths. */
-  frame_t deep;
-} ithread_t;
-
-static _Thread_local ithread_t *self;
-static _Thread_local int creating; /* in thread_slow: hooks do nothing */
-
-/* What the hooks' fast paths read, each one thread-local load (%fs-relative
- * in a static cflame, built initial-exec): the top frame (frames[0] is a
- * sentinel; `deep` while calls deeper than DEPTH are open), the cache, and
- * &frames[DEPTH] (they push below it). Before the thread's state exists
- * they point at zeroed stand-ins: no function, no cached address, lowest
- * stack position, so both hooks take their slow paths without a NULL
- * check. */
-static frame_t no_frame;
-static cache_t no_cache[CACHE];
-static _Thread_local frame_t *top_ = &no_frame;
-static _Thread_local cache_t *cache_ = no_cache;
-static _Thread_local frame_t *limit_;
-
-/* Frames in use, the sentinel included. */
-NO_INSTR static uint32_t depth_of(const ithread_t *t) {
-  return (uint32_t)(top_ - t->frames) + 1;
-}
-
-/* --- per-thread state ---------------------------------------------------- */
-
-static pthread_key_t key;
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-
-NO_INSTR static void thread_gone(void *arg) {
-  if (self == arg) {
-    self = NULL;
-    top_ = &no_frame;
-    cache_ = no_cache;
-    limit_ = NULL;
+NO_INSTR static void stack_bounds(void) {
+  if (cflame__plat_stack_bounds(&stack_lo, &stack_hi) != 0) {
+    stack_lo = 0;
+    stack_hi = UINTPTR_MAX;
   }
-  free(arg);
+  stack_known = 1;
 }
 
-NO_INSTR static void key_create(void) {
-  (void)pthread_key_create(&key, thread_gone);
+NO_INSTR static int on_stack(uintptr_t sp) {
+  return sp >= stack_lo && sp < stack_hi;
 }
 
-/* The thread's stack, so that a hook running elsewhere (an alternate
- * signal stack, a fiber) is never taken for a shallower frame. */
-NO_INSTR static void stack_bounds(ithread_t *t) {
-  if (cflame__plat_stack_bounds(&t->lo, &t->hi) != 0) {
-    t->lo = 0;
-    t->hi = UINTPTR_MAX;
-  }
+/* Was the call from `caller` made by the code of node n's function? Every
+ * call is "in" a node that is no function's (a span macro's, the root). */
+NO_INSTR static inline int in_body(const cflame__node_t *n,
+                                   const void *caller) {
+  return (uintptr_t)caller - n->fn < n->fn_len;
 }
 
-__attribute__((noinline)) NO_INSTR static ithread_t *thread_slow(void) {
-  if (creating)
-    return NULL; /* a hook inside our own setup */
-  creating = 1;
-  cflame__fntab_setup();
-  pthread_once(&key_once, key_create);
-  ithread_t *t = calloc(1, sizeof *t);
-  if (t) {
-    /* The sentinel: never deeper than anything, and every call site is
-     * inside it, so the first frame never takes the slow path. */
-    t->frames[0].sp = UINTPTR_MAX;
-    t->frames[0].len = UINTPTR_MAX;
-    top_ = &t->frames[0];
-    cache_ = t->cache;
-    limit_ = &t->frames[DEPTH];
-    stack_bounds(t);
-    (void)pthread_setspecific(key, t);
-  }
-  self = t;
-  creating = 0;
-  return t;
-}
-
-/* --- shadow stack --------------------------------------------------------- */
-
-NO_INSTR static int on_stack(const ithread_t *t, uintptr_t sp) {
-  return sp >= t->lo && sp < t->hi;
-}
-
-/* Drops frames [j, depth): ending the lowest recorded one ends every span
- * entered after it too (cflame counts them as out of order). */
-NO_INSTR static void drop_from(ithread_t *t, uint32_t j) {
-  for (uint32_t k = j; k < depth_of(t); k++)
-    if (t->frames[k].tok) {
-      cflame_scope_exit(t->frames[k].tok);
-      break;
-    }
-  top_ = &t->frames[j - 1];
-}
-
-/* Was the call from `caller` made by the code of frame f? */
-NO_INSTR static int in_body(const frame_t *f, const void *caller) {
-  return (uintptr_t)caller - (uintptr_t)f->fn < f->len;
-}
+/* --- healing (slow paths) -------------------------------------------------- */
 
 /* Where the instrumented function that called the hook keeps its return
  * address (`caller`): the lowest stack word in [sp, limit) that holds it,
  * looking at most 4 KiB up; 0 if none does. A stray copy lower down only
  * makes the answer lower, which heals less, never more. */
-NO_INSTR static uintptr_t return_slot(const ithread_t *t, uintptr_t sp,
-                                      const void *caller, uintptr_t limit) {
+NO_INSTR static uintptr_t return_slot(uintptr_t sp, const void *caller,
+                                      uintptr_t limit) {
   if (limit - sp > 4096)
     limit = sp + 4096;
-  for (uintptr_t a = sp; a < limit && a + sizeof(void *) <= t->hi;
+  for (uintptr_t a = sp; a < limit && a + sizeof(void *) <= stack_hi;
        a += sizeof(void *))
     if (*(const void *const *)a == caller)
       return a;
@@ -183,13 +92,13 @@ NO_INSTR static uintptr_t return_slot(const ithread_t *t, uintptr_t sp,
  * own call site; GCC a call site inside the owner's code, and being no
  * real call it left no return address on the stack (a real call from that
  * code would be deeper: it comes from a sibling of a dead frame). */
-NO_INSTR static int inlined_in(const ithread_t *t, uint32_t o, uintptr_t sp,
-                               const void *caller) {
-  const frame_t *owner = &t->frames[o];
-  if (caller == owner->caller)
+NO_INSTR static int inlined_in(const cflame__thread_t *t, uint32_t o,
+                               uintptr_t sp, const void *caller) {
+  const cflame__frame_t *owner = &t->stack[o];
+  if ((uintptr_t)caller == owner->ra)
     return 1;
-  return in_body(owner, caller) &&
-         !return_slot(t, sp, caller, t->frames[o - 1].sp);
+  return in_body(owner->node, caller) &&
+         !return_slot(sp, caller, t->stack[o - 1].sp);
 }
 
 /* An enter that the top frame cannot be the caller of: a function inlined
@@ -197,172 +106,304 @@ NO_INSTR static int inlined_in(const ithread_t *t, uint32_t o, uintptr_t sp,
  * callback), or the top frame (and maybe more) was left by longjmp without
  * its exit hook. Frames at or below the new function's own position are
  * gone; the position is `sp` for functions inlined where they were called,
- * else the slot of the function's return address. */
-__attribute__((noinline)) NO_INSTR static void
-enter_heal(ithread_t *t, uintptr_t sp, const void *caller) {
-  if (!on_stack(t, sp))
+ * else the slot of the function's return address. Frames a fiber's resume
+ * guards (the barrier) and registry spans (sp UINTPTR_MAX) stay. */
+NO_INSTR static void heal(cflame__thread_t *t, uintptr_t sp,
+                          const void *caller) {
+  if (!on_stack(sp))
     return; /* an alternate signal stack or a fiber is not shallower */
-  uint32_t j = depth_of(t);
-  while (j > 1 && on_stack(t, t->frames[j - 1].sp)) {
-    uintptr_t at = t->frames[j - 1].sp;
+  uint32_t d = cflame__depth(t), floor = t->barrier, keep = d;
+  if (floor > d)
+    floor = d;
+  while (keep > floor && on_stack(t->stack[keep].sp)) {
+    uintptr_t at = t->stack[keep].sp;
     if (at > sp)
       break;
     if (at < sp) {
-      j--;
+      keep--;
       continue;
     }
-    uint32_t o = j - 1; /* the frame whose stack position this is */
-    while (o > 1 && t->frames[o - 1].sp == sp)
+    uint32_t o = keep; /* the lowest frame at this stack position */
+    while (o - 1 > floor && t->stack[o - 1].sp == sp)
       o--;
     if (inlined_in(t, o, sp, caller))
       goto out;
-    j = o;
+    keep = o - 1;
   }
   /* Not inlined: every frame at or below the slot of the new function's
    * return address is gone, whatever the sizes of the frames (a sibling of
    * a dead frame may sit lower than it, or be the same function). */
-  if (j > 1) {
-    uintptr_t entry = return_slot(t, sp, caller, UINTPTR_MAX);
-    while (entry && j > 1 && t->frames[j - 1].sp <= entry &&
-           on_stack(t, t->frames[j - 1].sp))
-      j--;
+  if (keep > floor) {
+    uintptr_t entry = return_slot(sp, caller, UINTPTR_MAX);
+    while (entry && keep > floor && t->stack[keep].sp <= entry &&
+           on_stack(t->stack[keep].sp))
+      keep--;
   }
 out:
-  if (j < depth_of(t)) {
-    t->overflow = 0;
-    drop_from(t, j);
+  if (keep < d && cflame__busy_enter(t)) {
+    cflame__stack_pop_above(t, keep, cflame__now(), 1);
+    cflame__busy_leave(t);
   }
 }
 
-/* An exit that is not the top frame's: the frames above the function's own
- * (the topmost of that function) were left by longjmp. The stack position
- * cannot tell more here: GCC may call the exit hook as a tail call, from
- * the caller's position, so an exit is matched by function only; frames a
- * longjmp left below a recursive function are healed at the next enter. An
- * exit of a function never entered (nested in a slow path) is ignored. */
-__attribute__((noinline)) NO_INSTR static void exit_slow(const void *fn) {
-  ithread_t *t = self;
-  if (!t || t->busy)
-    return;
-  if (t->overflow) {
-    if (--t->overflow == 0)
-      top_ = &t->frames[DEPTH];
-    return;
-  }
-  for (uint32_t j = depth_of(t) - 1; j > 0; j--)
-    if (t->frames[j].fn == fn) {
-      drop_from(t, j);
-      return;
-    }
+/* --- slow paths ------------------------------------------------------------ */
+
+/* A direct-mapped cache in front of the function table (any thread, no
+ * lock: entries are never freed and a slot holds one whole pointer), so
+ * that a function that is never recorded costs little more than a hook
+ * call. */
+#define FRONT 4096
+static cflame__fnent_t *front[FRONT];
+
+NO_INSTR static inline cflame__fnent_t **front_slot(const void *fn) {
+  return &front[((uintptr_t)fn >> 4) & (FRONT - 1)];
 }
 
-/* What the cache holds for a function that is never recorded: filtered
- * out for good (never registered, so no filter change turns it on). */
-static cflame_callsite_t skipped = {.interest_ = CFLAME_INTEREST_OFF};
+/* The table entry of fn if the front cache has it, else NULL. */
+NO_INSTR static inline cflame__fnent_t *front_find(const void *fn) {
+  cflame__fnent_t *e = ld_acquire(front_slot(fn));
+  return e && e->fn == fn ? e : NULL;
+}
 
-/* The callsite of fn on a cache miss. Returns 0 if the frame must not be
- * pushed (a hook nested in our own slow path). */
-__attribute__((noinline)) NO_INSTR static int miss(ithread_t *t, cache_t *c,
-                                                   const void *fn,
-                                                   cflame_callsite_t **out) {
-  cflame__fnent_t *e = cflame__fntab_find(fn);
-  if (!e) {
-    if (t->busy)
-      return 0;
-    t->busy = 1;
-    e = cflame__fntab_add(fn);
-    t->busy = 0;
-  }
-  *out = e && e->cs ? e->cs : &skipped;
-  if (e) {
-    c->fn = fn;
-    c->cs = *out;
-    c->len = e->len;
-  }
+/* Is fn a function that is never recorded (excluded, below the minimum
+ * size)? Only the front cache is asked: false when unsure. */
+NO_INSTR static inline int skipped(const void *fn) {
+  const cflame__fnent_t *e = front_find(fn);
+  return e && !e->cs;
+}
+
+/* Once per process, at the first hook: the settings and the sink of
+ * CFLAME_FLAME. Returns 0 if this hook must do nothing (it runs inside
+ * that setup). */
+__attribute__((noinline)) NO_INSTR static int setup(void) {
+  if (in_slow)
+    return 0;
+  in_slow = 1;
+  cflame__fntab_setup();
+  in_slow = 0;
+  st_release(&ready, 1);
   return 1;
 }
 
-/* --- hooks ---------------------------------------------------------------- */
+/* Pushes child (under top's node cur) for the call from `caller` at sp, at
+ * `now`: the core's fast push, with the call site as return address. */
+NO_INSTR static inline __attribute__((always_inline)) void
+push(cflame__thread_t *t, cflame__frame_t *top, cflame__node_t *cur,
+     cflame__node_t *child, uintptr_t sp, const void *caller, uint64_t now) {
+  st_relaxed(&cur->self, cur->self + (now - t->last));
+  t->last = now;
+  (void)cflame__push_top(t, top, child, 0, sp, (uintptr_t)caller);
+}
 
-/* The hook's stack position: the instrumented function's stack pointer
- * when it called the hook (the hook's canonical frame address). */
-#define STACK_POS(v) ((v) = (uintptr_t)__builtin_dwarf_cfa())
+/* The enter of a recorded function that the fast path did not take. */
+__attribute__((noinline)) NO_INSTR static void
+enter_full(const void *fn, const void *caller, uintptr_t sp,
+           cflame__fnent_t *e) {
+  if (in_slow)
+    return; /* a hook nested in our own slow path */
+  cflame__thread_t *t = tls;
+  if (t->session != ld_acquire(&cflame__live) &&
+      !(t = cflame__thread_recording()))
+    return;
+  if (t->busy)
+    return;
+  if (!stack_known)
+    stack_bounds();
+  if (!e && !(e = cflame__fntab_find(fn))) {
+    in_slow = 1;
+    e = cflame__fntab_add(fn);
+    in_slow = 0;
+    if (!e)
+      return;
+  }
+  if (ld_relaxed(front_slot(fn)) != e)
+    st_release(front_slot(fn), e);
+  cflame_callsite_t *cs = e->cs;
+  if (!cs || ld_relaxed(&cs->interest_) != CFLAME_INTEREST_ON)
+    return;
+  cflame__frame_t *top = t->top;
+  if (top->sp <= sp || !in_body(top->node, caller)) {
+    heal(t, sp, caller);
+    top = t->top;
+  }
+  /* Record-free with the TSC, and a child the caches find (one the fast
+   * path would have taken but for the checks above, or recursion, which
+   * the core never caches): pushed as on the fast path. */
+  cflame__node_t *cur = top->node, *last = cur->cache, *child = last;
+  if (child->fn != (uintptr_t)fn)
+    child = last->hint;
+  if (child->fn != (uintptr_t)fn) {
+    uint32_t id = ld_relaxed(&cs->id_);
+    const cflame__ctab_t *c = cflame__ctab_at(t->ctab, cur, id);
+    child = c->parent == cur && c->id == id ? c->child : &cflame__no_child;
+  }
+  if (t->session == ld_relaxed(&cflame__fast) && child->cs == cs &&
+      sp < top->sp) {
+    if (child != last && child->cs != cur->cs) {
+      /* The caches learn it as the core's do (recursion stays out). */
+      if (last != &cflame__no_child && last->hint != child)
+        last->hint = child;
+      cur->cache = child;
+    }
+    push(t, top, cur, child, sp, caller, cflame__plat_tsc());
+    return;
+  }
+  uint32_t d = cflame__depth(t);
+  /* No return address for the core to compare: this file heals. */
+  if (cflame__stack_enter_id(t, cs, ld_relaxed(&cs->id_), cflame__now(), sp,
+                             0) &&
+      cflame__depth(t) == d + 1)
+    t->top->ra = (uintptr_t)caller;
+}
 
-/* Everything the enter hook's fast path does not handle: the thread's first
- * hook, a cache miss, a frame left by longjmp or inlining, a stack that is
- * too deep. */
+__attribute__((noinline)) NO_INSTR static void
+first_hooks(const void *fn, const void *caller, uintptr_t sp);
+
+/* Everything the enter hook's fast path does not handle: the first hook, a
+ * thread's first call, a function's first call under this parent, a
+ * function that is not recorded, a frame left by longjmp or an inlined
+ * function, a session that is not record-free with the TSC. No stack
+ * frame before the cheap exits. */
 __attribute__((noinline)) NO_INSTR static void
 enter_slow(const void *fn, const void *caller, uintptr_t sp) {
-  ithread_t *t = self;
-  if (!t && !(t = thread_slow()))
-    return;
-  if (top_ == &t->deep) {
-    /* Deeper still; or the deep calls were left by longjmp. */
-    if (!on_stack(t, sp) || sp < t->frames[DEPTH].sp) {
-      t->overflow++;
-      return;
-    }
-    t->overflow = 0;
-    top_ = &t->frames[DEPTH];
-  }
-  const frame_t *top = top_;
-  if (top->sp <= sp || !in_body(top, caller))
-    enter_heal(t, sp, caller);
-  cache_t *c = &cache_[((uintptr_t)fn >> 4) & (CACHE - 1)];
-  cflame_callsite_t *cs = c->cs;
-  if (c->fn != fn && !miss(t, c, fn, &cs))
-    return;
-  /* Not cached only when out of memory. */
-  uintptr_t len = c->fn == fn ? c->len : CFLAME__LEN_UNKNOWN;
-  if (top_ >= &t->frames[DEPTH]) {
-    t->overflow = 1;
-    top_ = &t->deep;
+  if (cflame_unlikely(!ld_acquire(&ready))) {
+    first_hooks(fn, caller, sp); /* a tail call: no stack frame here */
     return;
   }
-  frame_t *f = top_ + 1;
-  f->fn = fn;
-  f->len = len;
-  f->sp = sp;
-  f->caller = caller;
-  f->tok = 0;
-  top_ = f;
-  if (ld_relaxed(&cs->interest_) == CFLAME_INTEREST_ON)
-    f->tok = cflame__stack_enter_at(cs, sp, 0);
+  if (!ld_relaxed(&cflame__live))
+    return; /* nothing records */
+  cflame__fnent_t *e = front_find(fn);
+  if (e && (!e->cs || ld_relaxed(&e->cs->interest_) != CFLAME_INTEREST_ON))
+    return;
+  enter_full(fn, caller, sp, e);
 }
 
-HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
-  uintptr_t sp;
-  STACK_POS(sp);
-  frame_t *top = top_;
-  cache_t *c = &cache_[((uintptr_t)fn >> 4) & (CACHE - 1)];
-  if (cflame_unlikely(c->fn != fn || top->sp <= sp ||
-                      !in_body(top, caller) || top >= limit_)) {
+/* The hooks before the setup is done. */
+__attribute__((noinline)) NO_INSTR static void
+first_hooks(const void *fn, const void *caller, uintptr_t sp) {
+  if (setup())
     enter_slow(fn, caller, sp);
-    return;
-  }
-  frame_t *f = top + 1;
-  f->fn = fn;
-  f->len = c->len;
-  f->sp = sp;
-  f->caller = caller;
-  f->tok = 0;
-  top_ = f;
-  cflame_callsite_t *cs = c->cs;
-  /* The core heals by stack position too: it must see the function's own
-   * position (a span macro inside the function enters from there), not
-   * the hook's, whose frame size differs from path to path. */
-  if (ld_relaxed(&cs->interest_) == CFLAME_INTEREST_ON)
-    f->tok = cflame__stack_enter_at(cs, sp, 0);
 }
 
+/* An exit that is not the top frame's, or in a session that is not
+ * record-free with the TSC: the frames above the function's own (the
+ * topmost of that function) were left by longjmp. The stack position
+ * cannot tell more here: GCC may call the exit hook as a tail call, from
+ * the caller's position, so an exit is matched by function only; frames a
+ * longjmp left below a recursive function are healed at the next enter.
+ * The exit of a function that has no frame (never recorded) changes
+ * nothing. */
+__attribute__((noinline)) NO_INSTR static void exit_full(const void *fn) {
+  cflame__thread_t *t = cflame__thread_peek();
+  if (!t || in_slow || t->busy || t->session != ld_acquire(&cflame__live))
+    return;
+  const cflame__fnent_t *e = cflame__fntab_find(fn);
+  if (!e || !e->cs || !cflame__busy_enter(t))
+    return;
+  uint32_t d = cflame__depth(t);
+  if (t->overflow) {
+    /* Calls deeper than the stack: the innermost is this one. */
+    cflame__charge(t, t->top->node, cflame__now());
+    uint64_t s = t->top->serial;
+    if (--t->overflow == 0 && !(s & CFLAME__SERIAL_REG))
+      t->top->serial = (s & ~CFLAME__SERIAL_NONE) | t->slow_tag;
+  } else {
+    /* Below cflame's depth every frame is [truncated]: the innermost is
+     * this function's. */
+    uint32_t i = d;
+    if (t->top->node->cs_id != CFLAME_SITE_TRUNCATED)
+      while (i > 0 && t->stack[i].node->fn != (uintptr_t)fn)
+        i--;
+    if (i > 0) {
+      uint64_t now = cflame__now();
+      if (i < d)
+        cflame__stack_pop_above(t, i, now, 1);
+      cflame__stack_pop_above(t, i - 1, now, 0);
+    }
+  }
+  cflame__busy_leave(t);
+}
+
+/* The exit hook's slow path: cheap exits first (no stack frame). */
+__attribute__((noinline)) NO_INSTR static void exit_slow(const void *fn) {
+  if (!ld_relaxed(&cflame__live))
+    return; /* nothing records */
+  const cflame__fnent_t *e = front_find(fn);
+  if (e && !e->cs)
+    return; /* never recorded */
+  exit_full(fn);
+}
+
+/* The enter hook's cache missed: a function that is never recorded
+ * (excluded, below the minimum size) stops here. */
+__attribute__((noinline)) NO_INSTR static void
+enter_miss(const void *fn, const void *caller, uintptr_t sp) {
+  if (!skipped(fn))
+    enter_slow(fn, caller, sp);
+}
+
+/* The top frame is not the function's: so too at its exit. */
+__attribute__((noinline)) NO_INSTR static void exit_miss(const void *fn) {
+  if (!skipped(fn))
+    exit_slow(fn);
+}
+
+/* --- hooks ------------------------------------------------------------------ */
+
+/* The enter fast path: the function was entered under the top frame's node
+ * before (its one-entry child cache, or the sibling entered after that one
+ * last time), from deeper on the stack, by the top function's own code
+ * (else the top may be a frame a longjmp left), and is recorded. Then it is
+ * the core's enter fast path with the function's own stack position. */
+HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
+  /* The instrumented function's stack pointer when it called the hook (the
+   * hook's canonical frame address): span macros in it enter from there
+   * too. */
+  uintptr_t sp = (uintptr_t)__builtin_dwarf_cfa();
+  cflame__thread_t *t = tls;
+  if (cflame_unlikely(t->session != ld_relaxed(&cflame__fast)))
+    goto slow;
+  cflame__frame_t *top = t->top;
+  cflame__node_t *cur = top->node;
+  cflame__node_t *child = cur->cache; /* never NULL: see cflame__node_add */
+  if (cflame_unlikely(child->fn != (uintptr_t)fn)) {
+    child = child->hint; /* siblings called in turn */
+    if (child->fn != (uintptr_t)fn)
+      goto miss;
+    cur->cache = child;
+  }
+  if (cflame_unlikely(sp >= top->sp || !in_body(cur, caller) ||
+                      ld_relaxed(&child->cs->interest_) !=
+                          CFLAME_INTEREST_ON))
+    goto slow;
+  push(t, top, cur, child, sp, caller, cflame__plat_tsc());
+  return;
+miss:
+  enter_miss(fn, caller, sp);
+  return;
+slow:
+  enter_slow(fn, caller, sp);
+}
+
+/* The exit fast path: the top frame is the function's and pops fast (its
+ * serial has no slow-path bit: the sentinel's, a root's, a registry span's
+ * and every frame of a session that is not record-free with the TSC
+ * have). */
 HOOK void __cyg_profile_func_exit(void *fn, void *caller) {
   (void)caller;
-  frame_t *f = top_;
-  if (cflame_likely(f->fn == fn)) { /* never for `deep` or `no_frame` */
-    top_ = f - 1;
-    if (f->tok)
-      cflame_scope_exit(f->tok);
+  cflame__thread_t *t = tls;
+  cflame__frame_t *top = t->top;
+  if (cflame_unlikely((int64_t)top->serial < 0)) {
+    exit_slow(fn);
     return;
   }
-  exit_slow(fn);
+  if (cflame_unlikely(top->node->fn != (uintptr_t)fn)) {
+    exit_miss(fn);
+    return;
+  }
+  uint64_t now = cflame__plat_tsc();
+  cflame__node_t *node = top->node;
+  st_relaxed(&node->self, node->self + (now - t->last));
+  t->last = now;
+  t->top = top - 1;
 }

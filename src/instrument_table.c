@@ -175,6 +175,9 @@ NO_INSTR static cflame_callsite_t *callsite_new(const void *fn,
   cs->target = s.module;
   cs->file = s.module;
   cs->level = CFLAME_LEVEL_INFO;
+  /* What the hooks match frames and calls by (core.h: CFLAME__CS_FN). */
+  cs->reserved_[1] = (void *)(uintptr_t)fn;
+  cs->reserved_[0] = (void *)*len;
   (void)cflame_callsite_register(cs);
   return cs;
 }

@@ -23,7 +23,7 @@
 #include "files.h"
 #include "folded_check.h"
 
-#ifndef INSTR_CHILD
+#if !defined(INSTR_CHILD) || !defined(INSTR_CHILD_TSC)
 #error "INSTR_CHILD must name the cflame-instr-child helper"
 #endif
 
@@ -197,21 +197,23 @@ static void test_instrument_fork_child_writes_nothing(void **state) {
               M C "do_fork 1000\n");
 }
 
-/* A recursion deeper than the hooks' shadow stack (2048 frames): the
- * calls below it are not recorded (their time is the deepest recorded
- * frame's), cflame cuts the stacks at its own depth, and after the
- * recursion returns the next calls nest where they are. Every recorded
- * enter and exit reads the clock once: 2048 frames (main and 2047
- * recurse) and 2 more functions, 4100 readings of 1000 ns. */
-static void test_instrument_deeper_than_shadow_stack(void **state) {
+/* recurse(2100): 2101 calls, deeper than cflame's stack. Below
+ * CFLAME_MAX_DEPTH frames every call is charged to one [truncated] node,
+ * and below the stack's last slot calls are counted, not pushed; after the
+ * recursion returns the next calls nest where they are. Every enter and
+ * exit reads the clock once, recorded or counted: 2104 calls (main, 2101
+ * recurse, global_work and static_leaf) and the install, 4209 readings of
+ * 1000 ns. The 1591 calls below the 510 named recurse frames are
+ * [truncated]: 3182 readings, but for the first enter's (its parent's). */
+static void test_instrument_deeper_than_the_stack(void **state) {
   (void)state;
   unsigned long long total = 0;
   char *got = run("deep", 0, &total, NULL);
-  assert_int_equal(total, 4101000ull);
+  assert_int_equal(total, 4209000ull);
   assert_non_null(strstr(got, "main 2000\n" M " 3000\n"
                               M C "global_work 2000\n"
                               M C "global_work" C "static_leaf 1000\n"));
-  assert_non_null(strstr(got, C "recurse;[truncated] 3073000\n"));
+  assert_non_null(strstr(got, C "recurse;[truncated] 3181000\n"));
   free(got);
 }
 
@@ -380,6 +382,37 @@ static void test_instrument_stripped_reads_offsets(void **state) {
   free(got);
 }
 
+/* The same programs on the hooks' fast paths (cflame-instr-child-tsc: the
+ * library reads the injected clock where it reads the TSC): the same files,
+ * byte for byte, but for the module's name. */
+static void test_instrument_fast_paths_same_files(void **state) {
+  (void)state;
+  static const char *const modes[] = {"main",   "exit", "recjump", "signal",
+                                      "deep",   "fork", "initenv", "exit"};
+  const char *const excl[] = {"CFLAME_INSTRUMENT_EXCLUDE=static_*,exit_b",
+                              NULL};
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+    const char *const *extra = i == 7 ? excl : NULL;
+    char *slow = run(modes[i], 0, NULL, extra);
+    char *fast = run_exe(INSTR_CHILD_TSC, modes[i], 0, NULL, extra);
+    char *w = fast;
+    for (const char *r = fast; *r;) /* "child-tsc::" -> "child::" */
+      if (strncmp(r, "child-tsc::", 11) == 0) {
+        memcpy(w, "child::", 7);
+        w += 7;
+        r += 11;
+      } else {
+        *w++ = *r++;
+      }
+    *w = '\0';
+    if (strcmp(slow, fast) != 0)
+      fail_msg("mode %s: fast paths wrote\n%s\nslow paths\n%s", modes[i],
+               fast, slow);
+    free(slow);
+    free(fast);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(
@@ -393,7 +426,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(
           test_instrument_own_init_env_takes_the_guard, setup, teardown),
       cmocka_unit_test_setup_teardown(
-          test_instrument_deeper_than_shadow_stack, setup, teardown),
+          test_instrument_deeper_than_the_stack, setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_exclude_by_name_and_glob,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_filter_by_module, setup,
@@ -409,6 +442,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_instrument_signal_on_alternate_stack,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_abort_leaves_valid_file,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_instrument_fast_paths_same_files,
                                       setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,7 +29,19 @@ struct cflame__node_s {
                                        right after this one, last time */
   uint32_t index;
   uint32_t depth;                   /* frames below the root */
+  /* An instrumented function's node (see CFLAME__CS_FN): the function's
+   * address and code size, so that the hooks tell its frames and calls
+   * from its code apart without a lookup. Other nodes: 0 and UINTPTR_MAX
+   * (every address is "in" them). */
+  uintptr_t fn;
+  uintptr_t fn_len;
 };
+
+/* A callsite made for an instrumented function (instrument_table.c) holds
+ * the function's address in reserved_[1] and its code size in
+ * reserved_[0]; a span macro's callsite has 0 in reserved_[1]. */
+#define CFLAME__CS_FN(cs) ((uintptr_t)(cs)->reserved_[1])
+#define CFLAME__CS_FN_LEN(cs) ((uintptr_t)(cs)->reserved_[0])
 
 /* Stack slots. Output frames stop at CFLAME_MAX_DEPTH (the tree depth), but
  * a registry span puts a shallow node on a deep slot, so the stack keeps
@@ -302,6 +314,10 @@ void cflame__thread_reap(uint32_t done_bits);
 void cflame__thread_release_slot(int slot);
 /* Drains every thread's ring to the RECORDS sinks (sink lock held). */
 void cflame__thread_drain_all(void);
+/* fiber.c: pops t's frames above index `keep` at `now` (busy guard held
+ * by the caller), counted as jumped over if `unwound`, else as exits. */
+void cflame__stack_pop_above(cflame__thread_t *t, uint32_t keep, uint64_t now,
+                             int unwound);
 /* In a fork child: every thread but `self` is the parent's. */
 void cflame__thread_after_fork_child(const cflame__thread_t *self);
 
@@ -377,6 +393,53 @@ static inline int cflame__stale(const cflame__frame_t *top, uintptr_t sp,
   return sp > top->sp || (sp == top->sp && cs && top->node->cs == cs && ra &&
                           (top->ra == ra || top->ra == 0));
 }
+/* Writes frame f, its serial first: a signal handler that pushes onto the
+ * same slot after that store overwrites the serial too. */
+static inline __attribute__((always_inline)) void
+cflame__frame_set(cflame__frame_t *f, cflame__node_t *node, uint64_t serial,
+                  uintptr_t sp, uintptr_t ra) {
+  f->serial = serial;
+  signal_fence();
+  f->node = node;
+  f->sp = sp;
+  f->ra = ra;
+}
+
+/* stack.c: cflame__frame_set out of line, for cflame__push_top's rare
+ * rewrite: a tail call, so the fast paths keep no stack frame and no extra
+ * register. Returns serial. */
+uint64_t cflame__frame_redo(cflame__frame_t *f, cflame__node_t *node,
+                            uint64_t serial, uint64_t tag, uintptr_t sp,
+                            uintptr_t ra);
+
+/* The fast paths' push (stack.c, and the instrumentation hooks): pushes
+ * child (found under top's node) above top, its serial tagged with
+ * `tag`; returns the untagged serial. Unlike push() it checks no room and
+ * writes no record: the routes below need neither, or record themselves.
+ *
+ * A signal handler's span may run at any instruction of this. Until the top
+ * moves, the slot above it is free to the handler, which writes its own
+ * frame there and leaves the top as it found it; so once the top has moved,
+ * the slot is checked and, if a handler wrote it, written again (serials
+ * are unique: the handler's span took a later one). After that the slot
+ * belongs to this frame, and a handler pushes above it. The fences keep
+ * the compiler to this order. */
+static inline __attribute__((always_inline)) uint64_t
+cflame__push_top(cflame__thread_t *t, cflame__frame_t *top,
+                 cflame__node_t *child, uint64_t tag, uintptr_t sp,
+                 uintptr_t ra) {
+  cflame__bump(child);
+  uint64_t serial = ++t->serial;
+  signal_fence();
+  cflame__frame_set(&top[1], child, serial | tag, sp, ra);
+  signal_fence();
+  t->top = top + 1;
+  signal_fence();
+  if (cflame_unlikely(top[1].serial != (serial | tag)))
+    return cflame__frame_redo(&top[1], child, serial, tag, sp, ra);
+  return serial;
+}
+
 /* Closes the frames of t that entering cs from sp shows were jumped over
  * (see cflame__stale; cs may be NULL), at `now`; not when running on an
  * alternate signal stack. */

@@ -16,8 +16,9 @@ static cflame__thread_t *owner(void) {
 }
 
 /* Pops t's frames above index `keep` at `now`, as jumped over (unwound)
- * or set aside (a suspended fiber: no count, references kept). */
-static void pop_above(cflame__thread_t *t, uint32_t keep, uint64_t now,
+ * or set aside (a suspended fiber: no count, references kept). The
+ * instrumentation hooks end functions with it too. */
+void cflame__stack_pop_above(cflame__thread_t *t, uint32_t keep, uint64_t now,
                       int unwound) {
   uint32_t d = cflame__depth(t);
   cflame__charge(t, t->top->node, now);
@@ -53,7 +54,7 @@ void cflame_unwind(cflame_mark_t m) {
   /* The marked frame must still be there: else it was exited (or unwound)
    * already and everything above it with it. */
   if (m.depth < cflame__depth(t) && t->stack[m.depth].serial == m.serial)
-    pop_above(t, m.depth, cflame__now(), 1);
+    cflame__stack_pop_above(t, m.depth, cflame__now(), 1);
   cflame__busy_leave(t);
 }
 
@@ -156,9 +157,9 @@ int cflame_fiber_suspend(cflame_fiber_t *f) {
       s->serial = t->stack[i].serial;
       s->sp = t->stack[i].sp;
     }
-    pop_above(t, below, cflame__now(), 0);
+    cflame__stack_pop_above(t, below, cflame__now(), 0);
   } else {
-    pop_above(t, below, cflame__now(), 1); /* lost, counted */
+    cflame__stack_pop_above(t, below, cflame__now(), 1); /* lost, counted */
   }
   t->barrier = f->barrier < below ? f->barrier : below;
   cflame__busy_leave(t);

@@ -256,50 +256,11 @@ int cflame__stack_exit_handle(uint64_t handle) {
 
 /* --- fast paths ------------------------------------------------------------ */
 
-/* Writes frame f, its serial first: a signal handler that pushes onto the
- * same slot after that store overwrites the serial too. */
-static inline __attribute__((always_inline)) void
-frame_set(cflame__frame_t *f, cflame__node_t *node, uint64_t serial,
-          uintptr_t sp, uintptr_t ra) {
-  f->serial = serial;
-  signal_fence();
-  f->node = node;
-  f->sp = sp;
-  f->ra = ra;
-}
-
-/* frame_set out of line, for push_top's rare rewrite: a tail call, so the
- * fast path keeps no stack frame and no extra register. Returns serial. */
-__attribute__((noinline)) static uint64_t
-frame_redo(cflame__frame_t *f, cflame__node_t *node, uint64_t serial,
-           uint64_t tag, uintptr_t sp, uintptr_t ra) {
-  frame_set(f, node, serial | tag, sp, ra);
-  return serial;
-}
-
-/* Pushes child (found under top's node) above top, its serial tagged with
- * `tag`; returns the untagged serial. Unlike push() it checks no room and
- * writes no record: the routes below need neither, or record themselves.
- *
- * A signal handler's span may run at any instruction of this. Until the top
- * moves, the slot above it is free to the handler, which writes its own
- * frame there and leaves the top as it found it; so once the top has moved,
- * the slot is checked and, if a handler wrote it, written again (serials
- * are unique: the handler's span took a later one). After that the slot
- * belongs to this frame, and a handler pushes above it. The fences keep
- * the compiler to this order. */
-static inline __attribute__((always_inline)) uint64_t
-push_top(cflame__thread_t *t, cflame__frame_t *top, cflame__node_t *child,
-         uint64_t tag, uintptr_t sp, uintptr_t ra) {
-  cflame__bump(child);
-  uint64_t serial = ++t->serial;
-  signal_fence();
-  frame_set(&top[1], child, serial | tag, sp, ra);
-  signal_fence();
-  t->top = top + 1;
-  signal_fence();
-  if (cflame_unlikely(top[1].serial != (serial | tag)))
-    return frame_redo(&top[1], child, serial, tag, sp, ra);
+/* frame_set out of line, for push_top's rare rewrite (core.h). */
+__attribute__((noinline)) uint64_t
+cflame__frame_redo(cflame__frame_t *f, cflame__node_t *node, uint64_t serial,
+                   uint64_t tag, uintptr_t sp, uintptr_t ra) {
+  cflame__frame_set(f, node, serial | tag, sp, ra);
   return serial;
 }
 
@@ -322,7 +283,7 @@ enter_generic(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
   if (child->cs != cs || t->busy || cflame__stale(top, sp, ra, cs))
     return enter_slow(t, cs, now, sp, ra);
   cflame__charge(t, cur, now);
-  uint64_t serial = push_top(t, top, child, t->slow_tag, sp, ra);
+  uint64_t serial = cflame__push_top(t, top, child, t->slow_tag, sp, ra);
   if (t->stream)
     cflame__record(t, CFLAME_RECORD_ENTER, child->index, now);
   return serial;
@@ -353,7 +314,7 @@ enter_miss(cflame_callsite_t *cs, cflame__thread_t *t, uint64_t now,
   }
   st_relaxed(&cur->self, cur->self + (now - t->last));
   t->last = now;
-  return push_top(t, top, child, 0, sp, ra);
+  return cflame__push_top(t, top, child, 0, sp, ra);
 }
 
 __attribute__((noinline)) static void end_generic(cflame__thread_t *t,
@@ -394,7 +355,7 @@ enter_fast(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
    * read a node below zero as zero. */
   st_relaxed(&cur->self, cur->self + (now - t->last));
   t->last = now;
-  return push_top(t, top, child, 0, sp, ra);
+  return cflame__push_top(t, top, child, 0, sp, ra);
 }
 
 cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
@@ -403,8 +364,8 @@ cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
   return enter_fast(cs, sp, CFLAME__CALLER_RA());
 }
 
-/* The same for callers that know their own position (instrumentation
- * hooks pass the instrumented function's). */
+/* The same for callers that know their own position (field and name
+ * variants pass their caller's). */
 cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp,
                                      uintptr_t ra) {
   return enter_fast(cs, sp, ra);

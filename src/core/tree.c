@@ -33,6 +33,8 @@ cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
   n->cs = cs;
   n->cs_id = id;
   n->index = i;
+  n->fn = cs ? CFLAME__CS_FN(cs) : 0;
+  n->fn_len = n->fn ? CFLAME__CS_FN_LEN(cs) : UINTPTR_MAX;
   if (parent) {
     n->depth = parent->depth + 1;
     n->parent = parent->index;

@@ -23,6 +23,12 @@
 #   ANNOTATE  if 1, print the top of callgrind_annotate for the 2N run of
 #             the aggregate and stream cases
 #
+# cflame-bench-instr (auto-instrumentation) takes the same script:
+#   CASES="empty rdtsc nosink excluded instr four callback" \
+#     sh tests/bench/callgrind.sh build-rel/tests/bench/cflame-bench-instr
+# Its cases print units=1, so each figure is per instrumented call (enter
+# and exit hooks and the call itself), shown as "/set".
+#
 # For each case it runs `cflame-bench --callgrind-case CASE N` and the same
 # with 2N under `valgrind --tool=callgrind`, and prints
 #   instructions per span pair = (Ir(2N) - Ir(N)) / (3 N)

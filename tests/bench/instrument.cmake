@@ -25,5 +25,6 @@ target_compile_options(cflame_bench_resolve_fns PRIVATE -O1
   -finstrument-functions)
 add_executable(cflame-bench-resolve EXCLUDE_FROM_ALL bench_resolve.c)
 target_link_libraries(cflame-bench-resolve PRIVATE cflame_bench_resolve_fns
-                                                   cflame::cflame)
+                                                   cflame::cflame
+                                                   Threads::Threads)
 target_compile_options(cflame-bench-resolve PRIVATE -O2 ${CFLAME_WARNINGS})

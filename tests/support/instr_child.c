@@ -12,7 +12,7 @@
  *         recjump longjmp out of a recursion into a shallower level of it
  *         signal a handler on an alternate stack calls functions
  *         abort  abort() two functions deep (killed by SIGABRT)
- *         deep   a recursion deeper than the hooks' shadow stack (2048),
+ *         deep   a recursion deeper than cflame's stack (2100 calls),
  *                then a call: it must nest where it is
  *         initenv the program calls cflame_init_env itself, then drops
  *                the guard: it owns the sink the first call installed
