@@ -80,28 +80,9 @@ static void drop_and_check(unsigned flags, timeline_summary_t *sum) {
   check(out.buf, out.len, flags | TIMELINE_CHECK_COMPLETE, sum);
 }
 
-/* The output with this process's pid written as P. */
-static char *without_pid(const char *s) {
-  char pid[32];
-  int pl = snprintf(pid, sizeof pid, "\"pid\":%ld", (long)getpid());
-  char *r = malloc(strlen(s) + 1);
-  assert_non_null(r);
-  size_t n = 0;
-  while (*s) {
-    if (!strncmp(s, pid, (size_t)pl)) {
-      memcpy(r + n, "\"pid\":P", 7);
-      n += 7;
-      s += pl;
-    } else {
-      r[n++] = *s++;
-    }
-  }
-  r[n] = '\0';
-  return r;
-}
-
 static void expect_text(const char *want) {
-  char *got = without_pid(memout_str(&out));
+  char *got = text_without_pid(memout_str(&out));
+  assert_non_null(got);
   if (strcmp(got, want) != 0)
     fail_msg("got:\n%s\nwant:\n%s", got, want);
   free(got);

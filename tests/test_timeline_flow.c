@@ -58,26 +58,6 @@ static void check(unsigned flags, timeline_summary_t *sum) {
              (int)(out.len < 8000 ? out.len : 8000), out.buf);
 }
 
-/* The output with this process's pid written as P. */
-static char *without_pid(const char *s) {
-  char pid[32];
-  int pl = snprintf(pid, sizeof pid, "\"pid\":%ld", (long)getpid());
-  char *r = malloc(strlen(s) + 1);
-  assert_non_null(r);
-  size_t n = 0;
-  while (*s) {
-    if (!strncmp(s, pid, (size_t)pl)) {
-      memcpy(r + n, "\"pid\":P", 7);
-      n += 7;
-      s += pl;
-    } else {
-      r[n++] = *s++;
-    }
-  }
-  r[n] = '\0';
-  return r;
-}
-
 static size_t count(const char *s, const char *what) {
   size_t n = 0;
   for (const char *p = s; (p = strstr(p, what)) != NULL; p++)
@@ -133,7 +113,8 @@ static void test_flow_request_hops_threads_exact(void **state) {
   guard = NULL;
   /* Thread-2's records reach the sink before thread-1's: arrows wait for
    * both ends, and a flow line at the start of a slice follows it. */
-  char *got = without_pid(memout_str(&out));
+  char *got = text_without_pid(memout_str(&out));
+  assert_non_null(got);
   const char *want =
       "[\n"
       "{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"

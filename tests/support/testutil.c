@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 long memout_write(void *ctx, const void *buf, size_t len) {
   memout_t *m = ctx;
@@ -102,4 +103,24 @@ char *folded_sums(const char *text) {
     free(e[i].stack);
   free(e);
   return out;
+}
+
+char *text_without_pid(const char *s) {
+  char pid[32];
+  int pl = snprintf(pid, sizeof pid, "\"pid\":%ld", (long)getpid());
+  char *r = malloc(strlen(s) + 1);
+  if (!r)
+    return NULL;
+  size_t n = 0;
+  while (*s) {
+    if (!strncmp(s, pid, (size_t)pl)) {
+      memcpy(r + n, "\"pid\":P", 7);
+      n += 7;
+      s += pl;
+    } else {
+      r[n++] = *s++;
+    }
+  }
+  r[n] = '\0';
+  return r;
 }

@@ -34,6 +34,10 @@ uint64_t tclock(void *ctx);
 /* Uses tclock for cflame and sets this thread's clock to `start`. */
 void tclock_install(uint64_t start);
 
+/* s with this process's `"pid":N` written as `"pid":P` (malloc'd; NULL if
+ * out of memory): JSON outputs compared byte for byte. */
+char *text_without_pid(const char *s);
+
 /* Records every error callback (kind counts, last message). */
 typedef struct errlog_s {
   unsigned count[CFLAME_FAULT_KIND_COUNT_];
