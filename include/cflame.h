@@ -764,6 +764,15 @@ CFLAME__INLINE cflame_token_t cflame__name_check(const char *name) {
 #define CFLAME__INTEREST(cs) ((cs).interest_)
 #endif
 #define CFLAME__ON(cs, lvl) ((lvl) >= CFLAME_MAX_LEVEL && cflame__interest(&(cs)))
+/* For a scoped span's enter: an unregistered callsite goes straight into
+ * cflame_scope_enter, which registers it. So a callsite's first enter
+ * comes from the same call instruction as every later one (a separate
+ * registration branch would be compiled with its own copy of the call),
+ * which the longjmp healing relies on to tell inlined recursion apart.
+ * (Spans with fields register first instead: their fields are not built
+ * while the span is filtered out.) */
+#define CFLAME__ON_ENTER(cs, lvl)                                              \
+  ((lvl) >= CFLAME_MAX_LEVEL && CFLAME__INTEREST(cs) != CFLAME_INTEREST_OFF)
 CFLAME__INLINE int cflame__interest(cflame_callsite_t *cs) {
   uint32_t i = CFLAME__INTEREST(*cs);
   if (i == CFLAME_INTEREST_ON)
@@ -774,7 +783,7 @@ CFLAME__INLINE int cflame__interest(cflame_callsite_t *cs) {
 
 #define CFLAME__SPAN_I(tok, nm, lvl, cs)                                       \
   CFLAME__CS(cs, nm, lvl);                                                     \
-  cflame_token_t tok = CFLAME__ON(cs, lvl) ? cflame_scope_enter(&cs) : 0
+  cflame_token_t tok = CFLAME__ON_ENTER(cs, lvl) ? cflame_scope_enter(&cs) : 0
 #define CFLAME__SPAN_F_I(tok, nm, lvl, cs, ...)                                \
   CFLAME__CS(cs, nm, lvl);                                                     \
   cflame_token_t tok = CFLAME__ON(cs, lvl)                                     \
@@ -869,8 +878,9 @@ CFLAME__INLINE int cflame__interest(cflame_callsite_t *cs) {
                                CFLAME_I64(CFLAME__NULL, 0))
 #define CFLAME__SCOPE_I(nm, cs, tok)                                           \
   CFLAME__CS(cs, nm, CFLAME_LEVEL_INFO);                                       \
-  ::cflame::scope tok(CFLAME__ON(cs, CFLAME_LEVEL_INFO) ? cflame_scope_enter(&cs) \
-                                                        : 0)
+  ::cflame::scope tok(CFLAME__ON_ENTER(cs, CFLAME_LEVEL_INFO)                   \
+                          ? cflame_scope_enter(&cs)                            \
+                          : 0)
 #define CFLAME_SCOPE(name)                                                     \
   CFLAME__SCOPE_I(name, CFLAME__UNIQ(cflame__cs_), CFLAME__UNIQ(cflame__tok_))
 #define CFLAME_FN() CFLAME_SCOPE(__func__)
@@ -918,7 +928,7 @@ CFLAME__INLINE void cflame__scope_end(cflame_token_t *tok) {
 #define CFLAME__SCOPE_I(nm, cs, tok)                                           \
   CFLAME__CS(cs, nm, CFLAME_LEVEL_INFO);                                       \
   __attribute__((cleanup(cflame__scope_end), unused)) cflame_token_t tok =     \
-      CFLAME__ON(cs, CFLAME_LEVEL_INFO) ? cflame_scope_enter(&cs) : 0
+      CFLAME__ON_ENTER(cs, CFLAME_LEVEL_INFO) ? cflame_scope_enter(&cs) : 0
 /* Enters span `name` until the end of the enclosing block (GCC/Clang). */
 #define CFLAME_SCOPE(name)                                                     \
   CFLAME__SCOPE_I(name, CFLAME__UNIQ(cflame__cs_), CFLAME__UNIQ(cflame__tok_))

@@ -38,8 +38,7 @@ static int teardown(void **state) {
   return 0;
 }
 
-/* noinline: README "longjmp" on recursion inlined into itself. */
-__attribute__((noinline)) static void work(int depth) {
+static void work(int depth) {
   CFLAME_SPAN(s, "work");
   tclock_ns += 3;
   if (depth > 0)

@@ -183,6 +183,39 @@ __attribute__((noinline)) static void interpreter(void) {
   CFLAME_SPAN_END(t);
 }
 
+/* Recursion the compiler may inline into one frame (Release builds do):
+ * its levels share one stack position and are told apart by their return
+ * addresses, from the callsite's very first enter on. */
+static inline void recurse(int n) {
+  CFLAME_SPAN(s, "recurse");
+  tclock_ns += 1;
+  if (n > 0)
+    recurse(n - 1);
+  CFLAME_SPAN_END(s);
+}
+
+static void test_unwind_inlined_recursion_first_call(void **state) {
+  (void)state;
+  errlog_t log;
+  memset(&log, 0, sizeof log);
+  cflame_on_error(errlog_fn, &log);
+  install(0);
+  recurse(3); /* the callsite's first enters */
+  recurse(3);
+  char *sums = drop_sums();
+  cflame_on_error(NULL, NULL);
+  assert_string_equal(sums,
+                      "main;test_unwind::recurse 2\n"
+                      "main;test_unwind::recurse;test_unwind::recurse 2\n"
+                      "main;test_unwind::recurse;test_unwind::recurse;"
+                      "test_unwind::recurse 2\n"
+                      "main;test_unwind::recurse;test_unwind::recurse;"
+                      "test_unwind::recurse;test_unwind::recurse 2\n");
+  free(sums);
+  for (int k = 0; k < CFLAME_FAULT_KIND_COUNT_; k++)
+    assert_int_equal(log.count[k], 0);
+}
+
 static void test_unwind_protected_call_loop(void **state) {
   (void)state;
   install(0);
@@ -416,6 +449,7 @@ static void test_unwind_ucontext_fibers(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+      T(test_unwind_inlined_recursion_first_call),
       T(test_unwind_longjmp_one_frame),
       T(test_unwind_longjmp_three_frames_both_modes),
       T(test_unwind_longjmp_deep),

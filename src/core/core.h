@@ -55,9 +55,9 @@ typedef struct cflame__frame_s {
                       the root's is UINTPTR_MAX */
   uintptr_t ra;    /* where in the caller the enter returns to: two enters
                       of one callsite at one position differ here if they
-                      are inlined copies (recursion). 0: matches any (a
-                      callsite's first enter, which compilers often make
-                      from a duplicated call) */
+                      are inlined copies (recursion); 0 matches nothing.
+                      The span macros make a callsite's first enter from
+                      the same call as later ones (CFLAME__ON_ENTER) */
 } cflame__frame_t;
 
 /* The C stack position of the calling cflame API function's caller: its
@@ -391,7 +391,7 @@ cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
 static inline int cflame__stale(const cflame__frame_t *top, uintptr_t sp,
                                 uintptr_t ra, const cflame_callsite_t *cs) {
   return sp > top->sp || (sp == top->sp && cs && top->node->cs == cs && ra &&
-                          (top->ra == ra || top->ra == 0));
+                          top->ra == ra);
 }
 /* Writes frame f, its serial first: a signal handler that pushes onto the
  * same slot after that store overwrites the serial too. */

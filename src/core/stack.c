@@ -122,13 +122,6 @@ cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
   cflame__charge(t, cur, now);
   cflame_token_t tok = 0;
   cflame__node_t *child = cflame__stack_child(t, cur, cs, id);
-  /* A callsite's very first enter often comes from another call
-   * instruction than the later ones (the compiler duplicates the call on
-   * the macro's registration path): its return address matches any. */
-  if (cs && !ld_relaxed(&((cflame_callsite_t *)cs)->reserved_[0])) {
-    st_relaxed(&((cflame_callsite_t *)cs)->reserved_[0], (void *)1);
-    ra = 0;
-  }
   if (child)
     tok = push(t, child, 0, now, sp, ra, NULL);
   else /* out of memory: not recorded, counted */
@@ -154,7 +147,14 @@ static cflame_token_t enter_setup(cflame_callsite_t *cs, uintptr_t sp,
   if (!cs)
     return 0;
   cflame__thread_t *t = cflame__thread_recording();
-  return t ? enter_slow(t, cs, cflame__now(), sp, ra) : 0;
+  if (t)
+    return enter_slow(t, cs, cflame__now(), sp, ra);
+  /* Nothing records: a callsite the span macro passed unregistered (see
+   * CFLAME__ON_ENTER) is registered now, off, so later enters stop in the
+   * macro. */
+  if (ld_relaxed(&cs->interest_) == CFLAME_INTEREST_UNKNOWN)
+    (void)cflame_callsite_register(cs);
+  return 0;
 }
 
 /* Pops frames down to index i - 1 (the frame at i is the one exited). */

@@ -243,8 +243,7 @@ void cflame__stack_heal(cflame__thread_t *t, uintptr_t sp, uintptr_t ra,
    * belongs to an activation that was jumped over (a loop re-enters a
    * scope only after leaving it; recursion is deeper). */
   for (uint32_t j = i; cs && ra && j > floor && t->stack[j].sp == sp; j--)
-    if (t->stack[j].node->cs == cs &&
-        (t->stack[j].ra == ra || t->stack[j].ra == 0)) {
+    if (t->stack[j].node->cs == cs && t->stack[j].ra == ra) {
       i = j - 1;
       break;
     }
