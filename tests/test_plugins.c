@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "files.h"
 
 static char dir[64];
@@ -48,27 +49,6 @@ static int teardown(void **state) {
       _exit(__LINE__ % 250 + 1);                                               \
     }                                                                          \
   } while (0)
-
-static void in_child(void (*fn)(void), unsigned seconds) {
-  fflush(NULL);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    /* A crash must kill the child, not return into cmocka's handler. */
-    static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-      signal(sigs[i], SIG_DFL);
-    alarm(seconds);
-    fn();
-    _exit(0);
-  }
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  if (WIFSIGNALED(st))
-    fail_msg("child killed by signal %d", WTERMSIG(st));
-  assert_true(WIFEXITED(st));
-  assert_int_equal(WEXITSTATUS(st), 0);
-}
 
 typedef struct plug_s {
   void *h;

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "files.h"
 #include "folded_check.h"
 #include "testutil.h"
@@ -54,30 +55,6 @@ static int teardown(void **state) {
       _exit(__LINE__ % 250 + 1);                                               \
     }                                                                          \
   } while (0)
-
-/* Runs fn in a child that SIGALRM kills after `seconds`; asserts that it
- * exited 0 (not killed by a signal, not hung). */
-static void in_child(void (*fn)(void), unsigned seconds) {
-  fflush(NULL);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    /* A crash must kill the child, not return into cmocka's handler. */
-    static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-      signal(sigs[i], SIG_DFL);
-    alarm(seconds);
-    fn();
-    _exit(0);
-  }
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  if (WIFSIGNALED(st))
-    fail_msg("child killed by signal %d%s", WTERMSIG(st),
-             WTERMSIG(st) == SIGALRM ? " (hung)" : "");
-  assert_true(WIFEXITED(st));
-  assert_int_equal(WEXITSTATUS(st), 0);
-}
 
 /* n distinct stacks of `ms` each, on the calling thread (injected clock). */
 static void stacks(int n, uint64_t ns) {
