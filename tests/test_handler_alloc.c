@@ -22,17 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sanitizers.h"
 #include "testutil.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define NO_WRAP 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define NO_WRAP 1
-#endif
-#endif
-#if !defined(__GLIBC__)
+#if TEST_ASAN || TEST_TSAN || TEST_MSAN || !defined(__GLIBC__)
 #define NO_WRAP 1
 #endif
 

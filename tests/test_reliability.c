@@ -27,6 +27,7 @@
 #include "child.h"
 #include "files.h"
 #include "folded_check.h"
+#include "sanitizers.h"
 #include "testutil.h"
 
 static char dir[64];
@@ -347,16 +348,7 @@ static void fork_child_work(void) {
  * fork handling while other threads allocate is a known source of such
  * hangs, so TSan builds fork fewer times; the others keep 150. A hung child
  * is reported after cleanup, so a failure leaves no sink behind. */
-#if defined(__SANITIZE_THREAD__)
-#define FORKS 30
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define FORKS 30
-#endif
-#endif
-#ifndef FORKS
-#define FORKS 150
-#endif
+#define FORKS (TEST_TSAN ? 30 : 150)
 
 /* Forks many times while three threads take the error, registry, slab and
  * slot locks in loops: every child registers, makes a registry span and

@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sanitizers.h"
 #include "testutil.h"
 
 #if defined(__linux__) && defined(__x86_64__)
@@ -228,12 +229,8 @@ static long run(long steps) {
 /* Sanitizer builds run many times the instructions, and each child is
  * stepped up to its boundary: there a sample of boundaries checks the
  * harness; the plain and Release builds check every one. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if TEST_ASAN || TEST_TSAN
 #define SAMPLED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SAMPLED 1
-#endif
 #endif
 
 static void signal_at_every_instruction(void **state) {

@@ -91,12 +91,10 @@ static cflame_token_t push(cflame__thread_t *t, cflame__node_t *node,
     return serial;
   }
   cflame__bump(node);
-  t->stack[d + 1].node = node;
-  t->stack[d + 1].serial = tag ? tag : serial | t->slow_tag;
   /* A registry span's frame is managed by hand (entered and exited from
    * anywhere): frames below it are never taken for jumped over. */
-  t->stack[d + 1].sp = tag & CFLAME__SERIAL_REG ? UINTPTR_MAX : sp;
-  t->stack[d + 1].ra = ra;
+  cflame__frame_set(&t->stack[d + 1], node, tag ? tag : serial | t->slow_tag,
+                    tag & CFLAME__SERIAL_REG ? UINTPTR_MAX : sp, ra);
   t->top = &t->stack[d + 1];
   if (t->stream) {
     /* A registry span's enter, named for SPANS sinks by the record before
