@@ -80,9 +80,8 @@ static char *run_child(const char *mode, int stream, size_t *len) {
   int rc = posix_spawn(&pid, EXIT_CHILD, NULL, NULL, argv, environ);
   if (rc != 0)
     fail_msg("posix_spawn %s: %s", EXIT_CHILD, strerror(rc));
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    assert_int_equal(errno, EINTR);
+  int status = wait_child(pid);
+  assert_true(status != -1);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     fail_msg("mode %s stream %d: helper %s %d", mode, stream,
              WIFEXITED(status) ? "exited with" : "killed by signal",
@@ -251,9 +250,8 @@ static void test_fork_child_never_writes_parent_data(void **state) {
     _exit(child_body(cpath));
   }
   snprintf(cpath, sizeof cpath, "%s/child-%ld.folded", dir, (long)pid);
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    assert_int_equal(errno, EINTR);
+  int status = wait_child(pid);
+  assert_true(status != -1);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     fail_msg("child: %s %d (bits: 1 span recorded, 2 flush, 4 drop, "
              "8 flush after drop, 16 install, 32 own span, 64 own drop)",
@@ -331,9 +329,8 @@ static void test_fork_child_exit_writes_nothing(void **state) {
       (void)t;
       exit(0);
     }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-      assert_int_equal(errno, EINTR);
+    int status = wait_child(pid);
+    assert_true(status != -1);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     tclock_ns += 4;
@@ -385,9 +382,8 @@ static void test_fork_child_own_sink_written_at_exit(void **state) {
     (void)t;
     exit(0);
   }
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    assert_int_equal(errno, EINTR);
+  int status = wait_child(pid);
+  assert_true(status != -1);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
   assert_int_equal(cflame_guard_drop(guard), 0);

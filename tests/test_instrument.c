@@ -22,6 +22,7 @@
 
 #include "files.h"
 #include "folded_check.h"
+#include "testutil.h"
 
 #if !defined(INSTR_CHILD) || !defined(INSTR_CHILD_TSC)
 #error "INSTR_CHILD must name the cflame-instr-child helper"
@@ -79,9 +80,8 @@ static char *run_sig(const char *exe, const char *mode, int stream,
   free(env);
   if (rc != 0)
     fail_msg("posix_spawn %s: %s", exe, strerror(rc));
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    assert_int_equal(errno, EINTR);
+  int status = wait_child(pid);
+  assert_true(status != -1);
   if (sig ? !WIFSIGNALED(status) || WTERMSIG(status) != sig
           : !WIFEXITED(status) || WEXITSTATUS(status) != 0)
     fail_msg("mode %s: helper %s %d", mode,

@@ -311,9 +311,8 @@ static void test_pprof_sink_fork_child_writes_nothing(void **state) {
     (void)t;
     exit(0);
   }
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    assert_int_equal(errno, EINTR);
+  int status = wait_child(pid);
+  assert_true(status != -1);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
   assert_int_equal(lseek(fd, 0, SEEK_END), size);
@@ -410,9 +409,8 @@ static void test_pprof_sink_process_exit_in_span(void **state) {
     (void)a, (void)b;
     exit(0);
   }
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    assert_int_equal(errno, EINTR);
+  int status = wait_child(pid);
+  assert_true(status != -1);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
   pprof_result_t r;

@@ -452,9 +452,8 @@ static char *run_child(const char *mode, unsigned flags, size_t *len) {
   int rc = posix_spawn(&pid, EXIT_CHILD, NULL, NULL, argv, environ);
   if (rc != 0)
     fail_msg("posix_spawn %s: %s", EXIT_CHILD, strerror(rc));
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    assert_int_equal(errno, EINTR);
+  int status = wait_child(pid);
+  assert_true(status != -1);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     fail_msg("mode %s: helper status %d", mode, status);
   char *text = slurp(path, len);
@@ -506,9 +505,8 @@ static void test_timeline_fork_child_writes_nothing(void **state) {
     bad |= (cflame_guard_drop(guard) != 0) << 1; /* discards, writes none */
     _exit(bad);
   }
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    assert_int_equal(errno, EINTR);
+  int status = wait_child(pid);
+  assert_true(status != -1);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     fail_msg("fork child: status %d", status);
   CFLAME_SPAN_END(a);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 long memout_write(void *ctx, const void *buf, size_t len) {
@@ -123,4 +124,12 @@ char *text_without_pid(const char *s) {
   }
   r[n] = '\0';
   return r;
+}
+
+int wait_child(pid_t pid) {
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return -1;
+  return status;
 }

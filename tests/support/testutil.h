@@ -5,6 +5,7 @@
 #include <cflame.h>
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 /* A writer that appends to memory, with injectable faults. */
@@ -37,6 +38,9 @@ void tclock_install(uint64_t start);
 /* s with this process's `"pid":N` written as `"pid":P` (malloc'd; NULL if
  * out of memory): JSON outputs compared byte for byte. */
 char *text_without_pid(const char *s);
+
+/* Waits for child pid (through EINTR); its waitpid status, or -1. */
+int wait_child(pid_t pid);
 
 /* Records every error callback (kind counts, last message). */
 typedef struct errlog_s {
