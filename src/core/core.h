@@ -22,8 +22,6 @@ struct cflame__node_s {
   const cflame_callsite_t *cs;      /* NULL for the root and [truncated] */
   uint32_t cs_id;                   /* registry id, or a CFLAME_SITE_* */
   uint32_t parent;                  /* index of the parent node */
-  cflame__node_t *first_child;      /* owner only */
-  cflame__node_t *next_sibling;     /* owner only */
   cflame__node_t *cache;            /* owner only: last child entered */
   cflame__node_t *hint;             /* owner only: the sibling entered
                                        right after this one, last time */
@@ -131,6 +129,9 @@ struct cflame_thread_s {
   /* nodes */
   uint32_t nnodes;      /* published with release */
   cflame__ctab_t *ctab; /* owner only; 1 << CFLAME__CTAB_BITS entries */
+  uint32_t *nidx;       /* owner only: every node but the root by (parent,
+                           site id), open addressing, 0 = empty (tree.c) */
+  size_t nidx_mask;
   cflame__node_t *chunks[CFLAME__CHUNKS];
   uint64_t tree;        /* session whose tree this is (cflame__live >> 16) */
   uint64_t start;       /* ticks when this tree began */
@@ -306,6 +307,10 @@ void cflame__thread_close_all(cflame__thread_t *t, uint64_t now);
  * out of memory. Owner only. */
 cflame__node_t *cflame__node_add(cflame__thread_t *t, cflame__node_t *parent,
                                  const cflame_callsite_t *cs, uint32_t id);
+/* tree.c: sizes t's node index for node chunks 0..k (0, or -1 if out of
+ * memory); empties it (a new tree: the size is kept). */
+int cflame__node_index_reserve(cflame__thread_t *t, int k);
+void cflame__node_index_clear(cflame__thread_t *t);
 /* After the sinks in done_bits flushed (or dropped): frees the dead threads
  * no sink still needs (sink lock held). */
 void cflame__thread_reap(uint32_t done_bits);

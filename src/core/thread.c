@@ -34,9 +34,10 @@ static cflame__thread_t *thread_alloc(void) {
     return NULL;
   t->chunks[0] = calloc(CFLAME__CHUNK0, sizeof(cflame__node_t));
   t->ctab = calloc((size_t)1 << CFLAME__CTAB_BITS, sizeof *t->ctab);
-  if (!t->chunks[0] || !t->ctab) {
+  if (!t->chunks[0] || !t->ctab || cflame__node_index_reserve(t, 0) != 0) {
     free(t->chunks[0]);
     free(t->ctab);
+    free(t->nidx);
     free(t);
     return NULL;
   }
@@ -87,6 +88,7 @@ void cflame__thread_scratch_free(cflame__thread_t *t) {
   for (int k = 0; k < CFLAME__CHUNKS; k++)
     free(t->chunks[k]);
   free(t->ctab);
+  free(t->nidx);
   free(t);
 }
 
@@ -100,6 +102,7 @@ static void tree_reset(cflame__thread_t *t, uint64_t tree) {
    * deadlock in malloc. */
   t->nnodes = 0;
   memset(t->ctab, 0, ((size_t)1 << CFLAME__CTAB_BITS) * sizeof *t->ctab);
+  cflame__node_index_clear(t);
   cflame__node_add(t, NULL, NULL, CFLAME_SITE_ROOT);
   t->top = &t->stack[0];
   t->overflow = 0;
@@ -170,6 +173,7 @@ static void thread_free(cflame__thread_t *t) {
   for (int k = 0; k < CFLAME__CHUNKS; k++)
     free(t->chunks[k]);
   free(t->ctab);
+  free(t->nidx);
   cflame__rings_free(t);
   free(t->name);
   free(t);
