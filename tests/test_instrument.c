@@ -232,6 +232,24 @@ static void test_instrument_own_init_env_takes_the_guard(void **state) {
               M C "own_init_env" C "global_work" C "static_leaf 1000\n");
 }
 
+/* A function's name is made when the flush first reads it, not at its first
+ * call: the helper checks that its too-long name is reported as repaired
+ * only by the flush. The name is clamped to 1024 bytes. */
+static void test_instrument_names_made_at_flush(void **state) {
+  (void)state;
+  char name[1025], want[4096];
+  for (size_t i = 0; i < 1024; i++)
+    name[i] = i < 5 ? "lazy_"[i] : "abcdefgh"[(i - 5) % 8];
+  name[1024] = '\0';
+  snprintf(want, sizeof want,
+           "main 2000\n" M " 1000\n" M C "lazy_name 1000\n"
+           M C "lazy_name" C "%s 2000\n"
+           M C "lazy_name" C "%s" C "global_work 2000\n"
+           M C "lazy_name" C "%s" C "global_work" C "static_leaf 1000\n",
+           name, name, name);
+  expect_text("lazyname", NULL, want);
+}
+
 /* Excluded functions are not recorded: their time is their caller's. */
 static void test_instrument_exclude_by_name_and_glob(void **state) {
   (void)state;
@@ -427,6 +445,8 @@ int main(void) {
           test_instrument_own_init_env_takes_the_guard, setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_instrument_deeper_than_the_stack, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_instrument_names_made_at_flush,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_exclude_by_name_and_glob,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_filter_by_module, setup,

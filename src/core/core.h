@@ -467,7 +467,9 @@ size_t cflame__stack_path(const cflame__thread_t *t, uint32_t *ids,
 /* --- registry (registry.c) and registry-span slots (slab.c) ---------------- */
 
 typedef struct cflame__site_s {
-  char *name;       /* sanitized */
+  char *name;       /* sanitized; NULL until named: read cflame__site_name */
+  const char *raw;  /* an instrumented function's symbol name, unsanitized,
+                       never freed (symbols.h); NULL for other sites */
   char *target;     /* sanitized; "" when none */
   char *file;       /* sanitized basename */
   const char *function;
@@ -482,6 +484,11 @@ typedef struct cflame__site_s {
 } cflame__site_t;
 uint32_t cflame__registry_register(cflame_callsite_t *cs);
 cflame__site_t *cflame__registry_site(uint32_t id);
+/* s's sanitized name. An instrumented function's site is named here, the
+ * first time anything reads its name (a sink, at a flush or a drain), not
+ * when its function is first called; "[unknown]" if out of memory (named
+ * at a later read). Any thread; may allocate and report. */
+const char *cflame__site_name(cflame__site_t *s);
 /* Id of the variant of `base` with these fields (interned); base itself
  * if the variant table is full (counted) or memory runs out. */
 uint32_t cflame__registry_variant(uint32_t base, const char *fields,

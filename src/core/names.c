@@ -31,8 +31,8 @@ size_t cflame_event_context(char *out, size_t cap) {
                                 CFLAME_MAX_DEPTH + 1);
   size_t len = 0;
   for (size_t i = 0; i < n; i++) {
-    const cflame__site_t *site = cflame__registry_site(ids[i]);
-    const char *name = site ? site->name : "[truncated]";
+    cflame__site_t *site = cflame__registry_site(ids[i]);
+    const char *name = site ? cflame__site_name(site) : "[truncated]";
     if (i > 0)
       len = cflame__put_clamped(out, cap, len, ":", 1);
     len = cflame__put_clamped(out, cap, len, name, strlen(name));

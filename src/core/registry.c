@@ -107,6 +107,27 @@ void cflame__registry_refilter(void) {
   registry_unlock();
 }
 
+/* Every instrumented function of a module has the module's stem (a string
+ * that is never freed, symbols.h) as target and file: runs of them share
+ * one sanitized copy (registry lock held). */
+static const char *module_in;
+static char *module_out;
+static int module_repaired;
+
+static char *module_copy(const char *stem, int *repaired) {
+  if (stem != module_in || !module_out) {
+    int r = 0;
+    char *copy = sanitized_copy(stem, strnlen(stem, CFLAME__NAME_MAX * 4), &r);
+    if (!copy)
+      return NULL;
+    module_in = stem;
+    module_out = copy;
+    module_repaired = r;
+  }
+  *repaired |= module_repaired;
+  return module_out;
+}
+
 uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   uint32_t id = ld_acquire(&cs->id_);
   if (id)
@@ -125,9 +146,14 @@ uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   const char *base = basename_of(file);
   int repaired = 0;
   const char *name = cs->name;
-  s->name = sanitized_copy(name, name ? strnlen(name, CFLAME__NAME_MAX * 4) : 0,
-                           &repaired);
-  if (cs->target) {
+  if (CFLAME__CS_FN(cs) && name)
+    s->raw = name; /* named when first read: cflame__site_name */
+  else
+    s->name = sanitized_copy(
+        name, name ? strnlen(name, CFLAME__NAME_MAX * 4) : 0, &repaired);
+  if (s->raw && cs->target == cs->file) {
+    s->target = s->file = module_copy(cs->target, &repaired);
+  } else if (cs->target) {
     s->target = sanitized_copy(cs->target,
                                strnlen(cs->target, CFLAME__NAME_MAX * 4),
                                &repaired);
@@ -137,8 +163,9 @@ uint32_t cflame__registry_register(cflame_callsite_t *cs) {
     size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
     s->target = n ? sanitized_copy(base, n, &repaired) : calloc(1, 1);
   }
-  s->file = sanitized_copy(base, strnlen(base, CFLAME__NAME_MAX * 4),
-                           &repaired);
+  if (!s->file)
+    s->file = sanitized_copy(base, strnlen(base, CFLAME__NAME_MAX * 4),
+                             &repaired);
   /* Copies: a plugin's strings go with it at dlclose. */
   s->function = cs->function ? dup_bounded(cs->function) : NULL;
   s->line = cs->line;
@@ -146,12 +173,14 @@ uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   s->cs = cs;
   s->cs_static = cs->file != dyn_file;
   s->base = id;
-  if (!s->name || !s->target || !s->file ||
+  if ((!s->name && !s->raw) || !s->target || !s->file ||
       (cs->function && !s->function)) {
     free((char *)s->function);
     free(s->name);
-    free(s->target);
-    free(s->file);
+    if (s->target != module_out)
+      free(s->target);
+    if (s->file != module_out && s->file != s->target)
+      free(s->file);
     memset(s, 0, sizeof *s);
     id = 0;
     goto out;
@@ -163,8 +192,9 @@ uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   st_relaxed(&cs->interest_, interest_of(s));
   st_release(&cs->id_, id);
   if (repaired)
-    cflame__report(CFLAME_FAULT_NAME, "span name \"%s\" at %s:%d was repaired",
-                   s->name, s->file, s->line);
+    cflame__report(CFLAME_FAULT_NAME,
+                   "span name \"%.200s\" at %s:%d was repaired",
+                   s->name ? s->name : s->raw, s->file, s->line);
 out:
   registry_unlock();
   return id;
@@ -285,7 +315,8 @@ uint32_t cflame__registry_variant(uint32_t base, const char *fields,
     goto out;
   memcpy(copy, fields, len);
   copy[len] = '\0';
-  /* A variant shares its base's strings, which are never freed. */
+  /* A variant shares its base's strings, which are never freed (a base
+   * not named yet names the variant when first read). */
   s->name = b->name;
   s->target = b->target;
   s->file = b->file;
@@ -411,25 +442,4 @@ void cflame__registry_lock_for_fork(void) {
 
 void cflame__registry_unlock_after_fork(void) {
   registry_unlock();
-}
-
-/* --- for sinks ----------------------------------------------------------- */
-
-int cflame_site_info(uint32_t site, cflame_site_info_t *out) {
-  const cflame__site_t *s = cflame__registry_site(site);
-  if (!out)
-    return -1;
-  memset(out, 0, sizeof *out);
-  if (!s || site == CFLAME_SITE_TRUNCATED)
-    return -1;
-  out->name = s->name;
-  out->target = s->target;
-  out->file = s->file;
-  out->function = s->function;
-  out->line = s->line;
-  out->level = s->level;
-  out->fields = s->fields;
-  out->fields_len = s->fields_len;
-  out->base = s->base;
-  return 0;
 }

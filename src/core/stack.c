@@ -203,9 +203,10 @@ __attribute__((noinline)) static void end_slow(cflame__thread_t *t,
                    "exit of a span that already exited or belongs to another "
                    "thread; ignored");
   } else {
-    const cflame__site_t *s = cflame__registry_site(t->stack[i].node->cs_id);
+    cflame__site_t *s = cflame__registry_site(t->stack[i].node->cs_id);
     char what[96];
-    snprintf(what, sizeof what, "span \"%.60s\"", s ? s->name : "[truncated]");
+    snprintf(what, sizeof what, "span \"%.60s\"",
+             s ? cflame__site_name(s) : "[truncated]");
     pop_to(t, i, what);
   }
   cflame__busy_leave(t);

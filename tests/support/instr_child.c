@@ -16,6 +16,9 @@
  *                then a call: it must nest where it is
  *         initenv the program calls cflame_init_env itself, then drops
  *                the guard: it owns the sink the first call installed
+ *         lazyname a function whose name is too long for a frame: its name
+ *                is made (and reported as repaired) at the flush, not at
+ *                its first call
  *
  * The clock is injected before the first hook (a constructor that is not
  * instrumented): every reading on a thread is 1000 ns after the previous
@@ -283,6 +286,37 @@ static NOINLINE int own_init_env(void) {
   return cflame_guard_drop(g) == 0 ? 0 : -1;
 }
 
+/* A function named "lazy_" and 1024 more characters: longer than a frame
+ * name may be (1024 bytes), so naming it reports a repaired name. */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define X2(a) CAT(a, a)
+#define X8(a) X2(X2(X2(a)))
+#define X128(a) X8(X8(X2(a)))
+static NOINLINE void CAT(lazy_, X128(abcdefgh))(void) {
+  global_work(1);
+}
+
+/* Names are made when the flush reads them: no repaired name is reported
+ * before it, one after. */
+static NOINLINE int lazy_name(void) {
+  cflame_stats_t before, after;
+  CAT(lazy_, X128(abcdefgh))();
+  cflame_stats(&before);
+  cflame_guard_t *g = NULL;
+  if (cflame_init_env(&g) != 0 || !g || cflame_guard_flush(g) != 0)
+    return -1;
+  cflame_stats(&after);
+  if (before.faults[CFLAME_FAULT_NAME] != 0 ||
+      after.faults[CFLAME_FAULT_NAME] != 1) {
+    fprintf(stderr, "name faults: %llu before the flush, %llu after\n",
+            (unsigned long long)before.faults[CFLAME_FAULT_NAME],
+            (unsigned long long)after.faults[CFLAME_FAULT_NAME]);
+    return -1;
+  }
+  return cflame_guard_drop(g) == 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2)
     return 2;
@@ -313,6 +347,8 @@ int main(int argc, char **argv) {
     global_work(1);
     return own_init_env() == 0 ? 0 : 3;
   }
+  if (!strcmp(argv[1], "lazyname"))
+    return lazy_name() == 0 ? 0 : 3;
   if (strcmp(argv[1], "main") != 0 || argc < 3)
     return 2;
   global_work(2);
