@@ -1,15 +1,16 @@
 /* cflame-bench-resolve: the one-time cost of naming instrumented functions.
  * Calls each of bench_resolve_count generated functions (compiled with
  * -finstrument-functions) while a sink records: a function's first
- * recorded call resolves its name and size from the symbol table and
- * registers its callsite. Prints, in ms:
- *   1. resolution alone: a child process where every function is below
- *      CFLAME_INSTRUMENT_MIN_SIZE (resolved, then never recorded): first
+ * recorded call finds its symbol (its module's table is read once) for its
+ * size and the exclusion settings, and registers its callsite; its name is
+ * made when the flush first reads it. Prints, in ms:
+ *   1. the lookup alone: a child process where every function is below
+ *      CFLAME_INSTRUMENT_MIN_SIZE (looked up, then never recorded): first
  *      pass minus second pass;
- *   2. resolution and registration: the first pass on one thread minus the
+ *   2. lookup and registration: the first pass on one thread minus the
  *      first pass on a second thread (the same new stacks in a fresh tree,
- *      the functions already named);
- *   3. the flush of the 20,000 stacks at drop.
+ *      the functions already registered);
+ *   3. the flush of the 20,000 stacks at drop, names made and written.
  * Each figure is the median of RUNS processes or threads' passes, with min
  * and max. Not instrumented itself. */
 #define _GNU_SOURCE
@@ -118,9 +119,9 @@ int main(void) {
   printf("%u functions, ms%*s %8s %8s\n", bench_resolve_count, 43, "median",
          "min", "max");
   static const char *const what[] = {
-      "names resolved at first calls (resolution alone)",
-      "names resolved, callsites registered (first calls)",
-      "flush at drop (20,000 stacks, names written)"};
+      "first calls: symbols looked up (lookup alone)",
+      "first calls: looked up, callsites registered",
+      "flush at drop (20,000 stacks, names made and written)"};
   for (int mode = 0; mode < 3; mode++) {
     double v[RUNS];
     for (int r = 0; r < RUNS; r++)
