@@ -317,7 +317,7 @@ uint32_t cflame__registry_variant(uint32_t base, const char *fields,
   copy[len] = '\0';
   /* A variant shares its base's strings, which are never freed (a base
    * not named yet names the variant when first read). */
-  s->name = b->name;
+  s->name = ld_acquire(&b->name);
   s->target = b->target;
   s->file = b->file;
   s->function = b->function;
