@@ -28,3 +28,25 @@ target_link_libraries(cflame-bench-resolve PRIVATE cflame_bench_resolve_fns
                                                    cflame::cflame
                                                    Threads::Threads)
 target_compile_options(cflame-bench-resolve PRIVATE -O2 ${CFLAME_WARNINGS})
+
+# cflame-bench-autointerp: the realistic benchmark's interpreter, its
+# macros compiled out, built plainly and through cflame_instrument (a real
+# multi-part program that never calls cflame): wall time, calls, ns per call.
+add_library(cflame_bench_autointerp_fns STATIC interp_auto.c)
+cflame_instrument(cflame_bench_autointerp_fns)
+target_compile_options(cflame_bench_autointerp_fns PRIVATE -O2)
+add_executable(cflame-bench-autointerp autointerp.c bench_count.c
+  interp_off.c)
+target_link_libraries(cflame-bench-autointerp PRIVATE
+  cflame_bench_autointerp_fns cflame::cflame)
+target_compile_options(cflame-bench-autointerp PRIVATE -O2 ${CFLAME_WARNINGS})
+if(CFLAME_BUILD_TESTS AND TARGET cflame-validate)
+  set(_out ${CMAKE_CURRENT_BINARY_DIR}/bench_autointerp.folded)
+  set(_check "true")
+  if(CFLAME_ENABLE)
+    set(_check "grep -q ';cflame-bench-autointerp::eval_expr' '${_out}'")
+  endif()
+  add_test(NAME bench_autointerp_smoke COMMAND sh -c
+    "rm -f '${_out}' && '$<TARGET_FILE:cflame-bench-autointerp>' --quick --out '${_out}' && '$<TARGET_FILE:cflame-validate>' --sorted '${_out}' && ${_check}")
+  set_tests_properties(bench_autointerp_smoke PROPERTIES TIMEOUT 120)
+endif()

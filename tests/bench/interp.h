@@ -23,5 +23,8 @@ typedef struct interp_stats_s {
  * it. Returns 0, or -1 on an internal error (message on stderr). */
 int interp_round_on(uint32_t seed, int iters, interp_stats_t *st);
 int interp_round_off(uint32_t seed, int iters, interp_stats_t *st);
+/* The compiled-out text built with -finstrument-functions (interp_auto.c,
+ * cflame-bench-autointerp only). */
+int interp_round_auto(uint32_t seed, int iters, interp_stats_t *st);
 
 #endif /* CFLAME_BENCH_INTERP_H */

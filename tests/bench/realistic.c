@@ -24,8 +24,8 @@
  * Never run by ctest except as a smoke test (--quick --out). */
 #define _GNU_SOURCE
 #include "bench.h"
+#include "bench_count.h"
 #include "cflame.h"
-#include "cflame/sink.h"
 
 #include "interp.h"
 
@@ -62,51 +62,12 @@ static uint64_t median(uint64_t *v, int n) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* --- a sink that sums the enter counts of every node ---------------------- */
-
-static int sum_thread(void *ctx, const cflame_thread_t *t) {
-  uint64_t *sum = ctx;
-  for (uint32_t i = 1; i < cflame_thread_nodes(t); i++) {
-    cflame_node_t node;
-    if (cflame_thread_node(t, i, &node) == 0)
-      *sum += node.enters;
-  }
-  return 0;
-}
-
-/* At each flush, *ud = enters of every span since the sink was installed. */
-static int count_flush(void *ud, cflame_guard_t *g) {
-  uint64_t *sum = ud;
-  *sum = 0;
-  return cflame_sink_each_thread(g, sum_thread, sum);
-}
-
-static cflame_guard_t *count_install(uint64_t *sum) {
-  static const cflame_sink_t vt = {.size = sizeof(cflame_sink_t),
-                                   .needs = CFLAME_SINK_TREES,
-                                   .name = "enters",
-                                   .flush = count_flush};
-  cflame_guard_t *g = NULL;
-  int rc = cflame_sink_install(&vt, sum, &g);
-  if (rc < 0)
-    die("install the counting sink", rc);
-  return g;
-}
-
 static cflame_guard_t *flame_install(int fd) {
   cflame_guard_t *g = NULL;
   int rc = cflame_flame_fd(fd, NULL, &g);
   if (rc < 0)
     die("install the flame sink", rc);
   return g;
-}
-
-/* Enters so far (flushes the counting sink). */
-static uint64_t enters_now(cflame_guard_t *count, uint64_t *sum) {
-  int rc = cflame_guard_flush(count);
-  if (rc < 0)
-    die("flush", rc);
-  return *sum;
 }
 
 static uint64_t slow_now(void) {
@@ -144,14 +105,14 @@ static int callgrind_case(const char *name, uint64_t n) {
   }
   int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
   uint64_t sum = 0, e0 = 0, e1 = 0, s0, s1;
-  cflame_guard_t *flame = flame_install(fd), *count = count_install(&sum);
+  cflame_guard_t *flame = flame_install(fd), *count = bench_count_install(&sum);
   round_fn fn = on ? interp_round_on : interp_round_off;
   run(fn, 1, 1, 200); /* warm-up: every stack exists after it */
-  e0 = enters_now(count, &sum);
+  e0 = bench_count_now(count, &sum);
   s0 = slow_now();
   run(fn, (int)n, 1, 200);
   s1 = slow_now();
-  e1 = enters_now(count, &sum);
+  e1 = bench_count_now(count, &sum);
   cflame_guard_drop(count);
   cflame_guard_drop(flame);
   close(fd);
@@ -215,9 +176,9 @@ int main(int argc, char **argv) {
   uint64_t want = run(interp_round_off, opt.rounds, 1, opt.iters);
   int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
   uint64_t sum = 0;
-  cflame_guard_t *flame = flame_install(fd), *count = count_install(&sum);
+  cflame_guard_t *flame = flame_install(fd), *count = bench_count_install(&sum);
   uint64_t t_on[MAX_RUNS], t_off[MAX_RUNS], slow[MAX_RUNS];
-  uint64_t e0 = enters_now(count, &sum), e_first = 0;
+  uint64_t e0 = bench_count_now(count, &sum), e_first = 0;
   for (int r = 0; r < opt.runs; r++) {
     uint64_t t0 = mono_ns();
     uint64_t c_off = run(interp_round_off, opt.rounds, 1, opt.iters);
@@ -226,7 +187,7 @@ int main(int argc, char **argv) {
     uint64_t t2 = mono_ns();
     slow[r] = slow_now() - s0;
     if (r == 0)
-      e_first = enters_now(count, &sum) - e0;
+      e_first = bench_count_now(count, &sum) - e0;
     if (c_on != want || c_off != want) {
       fprintf(stderr, "cflame-bench-realistic: checksums differ\n");
       return 1;
@@ -234,7 +195,7 @@ int main(int argc, char **argv) {
     t_off[r] = t1 - t0;
     t_on[r] = t2 - t1;
   }
-  uint64_t enters = enters_now(count, &sum) - e0;
+  uint64_t enters = bench_count_now(count, &sum) - e0;
   cflame_guard_drop(count);
   cflame_guard_drop(flame);
 
