@@ -107,11 +107,14 @@ NO_INSTR static int inlined_in(const cflame__thread_t *t, uint32_t o,
  * its exit hook. Frames at or below the new function's own position are
  * gone; the position is `sp` for functions inlined where they were called,
  * else the slot of the function's return address. Frames a fiber's resume
- * guards (the barrier) and registry spans (sp UINTPTR_MAX) stay. */
-NO_INSTR static void heal(cflame__thread_t *t, uintptr_t sp,
-                          const void *caller) {
+ * guards (the barrier) and registry spans (sp UINTPTR_MAX) stay. Returns
+ * 1 if the enter is of a function inlined into the top frame's (after the
+ * healing) at that frame's position. */
+NO_INSTR static int heal(cflame__thread_t *t, uintptr_t sp,
+                         const void *caller) {
+  int inlined = 0;
   if (!on_stack(sp))
-    return; /* an alternate signal stack or a fiber is not shallower */
+    return 0; /* an alternate signal stack or a fiber is not shallower */
   uint32_t d = cflame__depth(t), floor = t->barrier, keep = d;
   if (floor > d)
     floor = d;
@@ -126,8 +129,10 @@ NO_INSTR static void heal(cflame__thread_t *t, uintptr_t sp,
     uint32_t o = keep; /* the lowest frame at this stack position */
     while (o - 1 > floor && t->stack[o - 1].sp == sp)
       o--;
-    if (inlined_in(t, o, sp, caller))
+    if (inlined_in(t, o, sp, caller)) {
+      inlined = 1;
       goto out;
+    }
     keep = o - 1;
   }
   /* Not inlined: every frame at or below the slot of the new function's
@@ -140,10 +145,13 @@ NO_INSTR static void heal(cflame__thread_t *t, uintptr_t sp,
       keep--;
   }
 out:
-  if (keep < d && cflame__busy_enter(t)) {
+  if (keep < d) {
+    if (!cflame__busy_enter(t))
+      return 0;
     cflame__stack_pop_above(t, keep, cflame__now(), 1);
     cflame__busy_leave(t);
   }
+  return inlined;
 }
 
 /* --- slow paths ------------------------------------------------------------ */
@@ -222,13 +230,15 @@ enter_full(const void *fn, const void *caller, uintptr_t sp,
   if (!cs || ld_relaxed(&cs->interest_) != CFLAME_INTEREST_ON)
     return;
   cflame__frame_t *top = t->top;
+  int inlined = 0; /* into the top frame's function, at its position */
   if (top->sp <= sp || !in_body(top->node, caller)) {
-    heal(t, sp, caller);
+    inlined = heal(t, sp, caller);
     top = t->top;
   }
   /* Record-free with the TSC, and a child the caches find (one the fast
-   * path would have taken but for the checks above, or recursion, which
-   * the core never caches): pushed as on the fast path. */
+   * path would have taken but for the checks above, a function inlined
+   * into the top one, or recursion, which the core never caches): pushed
+   * as on the fast path. */
   cflame__node_t *cur = top->node, *last = cur->cache, *child = last;
   if (child->fn != (uintptr_t)fn)
     child = last->hint;
@@ -238,7 +248,7 @@ enter_full(const void *fn, const void *caller, uintptr_t sp,
     child = c->parent == cur && c->id == id ? c->child : &cflame__no_child;
   }
   if (t->session == ld_relaxed(&cflame__fast) && child->cs == cs &&
-      sp < top->sp) {
+      (sp < top->sp || inlined)) {
     if (child != last && child->cs != cur->cs) {
       /* The caches learn it as the core's do (recursion stays out). */
       if (last != &cflame__no_child && last->hint != child)
