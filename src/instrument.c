@@ -358,6 +358,29 @@ __attribute__((noinline)) NO_INSTR static void exit_miss(const void *fn) {
     exit_slow(fn);
 }
 
+/* The enter hook found the function in the caches, at the top frame's
+ * stack position. A function inlined into the top one, which is not itself
+ * inlined: GCC and Clang call its hooks from the top function's position
+ * with the top function's own call site, so it is pushed at once, as
+ * healing would conclude (inlined_in) after looking at the stack. */
+__attribute__((noinline)) NO_INSTR static void
+enter_odd(const void *fn, const void *caller, uintptr_t sp) {
+  cflame__thread_t *t = tls;
+  cflame__frame_t *top = t->top;
+  if (sp != top->sp) {
+    enter_slow(fn, caller, sp);
+    return;
+  }
+  cflame__node_t *cur = top->node, *child = cur->cache;
+  if ((uintptr_t)caller == top->ra && top[-1].sp != sp &&
+      child->fn == (uintptr_t)fn &&
+      ld_relaxed(&child->cs->interest_) == CFLAME_INTEREST_ON) {
+    push(t, top, cur, child, sp, caller, cflame__plat_tsc());
+    return;
+  }
+  enter_slow(fn, caller, sp);
+}
+
 /* --- hooks ------------------------------------------------------------------ */
 
 /* The enter fast path: the function was entered under the top frame's node
@@ -385,8 +408,11 @@ HOOK HOOK_OPT void __cyg_profile_func_enter(void *fn, void *caller) {
   if (cflame_unlikely(sp >= top->sp || !in_body(cur, caller) ||
                       ld_relaxed(&child->cs->interest_) !=
                           CFLAME_INTEREST_ON))
-    goto slow;
+    goto odd;
   push(t, top, cur, child, sp, caller, cflame__plat_tsc());
+  return;
+odd:
+  enter_odd(fn, caller, sp);
   return;
 miss:
   enter_miss(fn, caller, sp);

@@ -232,6 +232,24 @@ static void test_instrument_own_init_env_takes_the_guard(void **state) {
               M C "own_init_env" C "global_work" C "static_leaf 1000\n");
 }
 
+/* Functions inlined into another, called again: their hooks come from the
+ * owner's stack position with the owner's call site, and nest under it
+ * every time (with the TSC, the later calls take the hooks' cached push for
+ * inlined functions: test_instrument_fast_paths_same_files). */
+static void test_instrument_inlined_called_again(void **state) {
+  (void)state;
+  expect_text("inlined", NULL,
+              "main 2000\n"
+              M " 4000\n"
+              M C "inlined_parent 9000\n"
+              M C "inlined_parent" C "inlined_child 6000\n"
+              M C "inlined_parent" C "inlined_child" C "static_leaf 3000\n"
+              M C "inlined_parent" C "inlined_mid 6000\n"
+              M C "inlined_parent" C "inlined_mid" C "inlined_child 6000\n"
+              M C "inlined_parent" C "inlined_mid" C "inlined_child" C
+              "static_leaf 3000\n");
+}
+
 /* A function's name is made when the flush first reads it, not at its first
  * call: the helper checks that its too-long name is reported as repaired
  * only by the flush. The name is clamped to 1024 bytes. */
@@ -405,12 +423,13 @@ static void test_instrument_stripped_reads_offsets(void **state) {
  * byte for byte, but for the module's name. */
 static void test_instrument_fast_paths_same_files(void **state) {
   (void)state;
-  static const char *const modes[] = {"main",   "exit", "recjump", "signal",
-                                      "deep",   "fork", "initenv", "exit"};
+  static const char *const modes[] = {"main", "exit",    "recjump",
+                                      "signal", "deep", "fork",
+                                      "initenv", "inlined", "exit"};
   const char *const excl[] = {"CFLAME_INSTRUMENT_EXCLUDE=static_*,exit_b",
                               NULL};
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-    const char *const *extra = i == 7 ? excl : NULL;
+    const char *const *extra = i == 8 ? excl : NULL;
     char *slow = run(modes[i], 0, NULL, extra);
     char *fast = run_exe(INSTR_CHILD_TSC, modes[i], 0, NULL, extra);
     char *w = fast;
@@ -445,6 +464,8 @@ int main(void) {
           test_instrument_own_init_env_takes_the_guard, setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_instrument_deeper_than_the_stack, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_instrument_inlined_called_again,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_names_made_at_flush,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_exclude_by_name_and_glob,

@@ -16,6 +16,8 @@
  *                then a call: it must nest where it is
  *         initenv the program calls cflame_init_env itself, then drops
  *                the guard: it owns the sink the first call installed
+ *         inlined the functions inlined into inlined_parent, three times:
+ *                the later times take the hooks' cached pushes
  *         lazyname a function whose name is too long for a frame: its name
  *                is made (and reported as repaired) at the flush, not at
  *                its first call
@@ -346,6 +348,11 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "initenv")) {
     global_work(1);
     return own_init_env() == 0 ? 0 : 3;
+  }
+  if (!strcmp(argv[1], "inlined")) {
+    for (int i = 0; i < 3; i++)
+      inlined_parent();
+    return 0;
   }
   if (!strcmp(argv[1], "lazyname"))
     return lazy_name() == 0 ? 0 : 3;
