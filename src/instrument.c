@@ -1,13 +1,12 @@
 /* Auto-instrumentation: the __cyg_profile_func_enter/exit hooks that GCC and
  * Clang call around every function compiled with -finstrument-functions.
- * Each function address becomes a callsite of its own (named from the ELF
- * symbol tables, once, at its first call while a sink records:
- * instrument_table.c). The hooks keep no stack of their own: a function's
- * frame is a frame of cflame's span stack (core.h), whose node knows the
- * function's address and code size, whose sp is the instrumented
- * function's stack position and whose ra is the call site the compiler
- * passed. So span macros nest in the same stack, and one push and one pop
- * per call is all the fast paths do.
+ * Each function address becomes a callsite of its own (its symbol found at
+ * its first call while a sink records, instrument_table.c; named when a
+ * sink first reads the name, site.c). The hooks keep no stack of their own:
+ * a function's frame is a frame of cflame's span stack (core.h), whose node
+ * knows the function's address and code size, whose sp is the function's
+ * stack position and whose ra the call site the compiler passed. Span
+ * macros nest in the same stack; one push and one pop per call.
  *
  * Frames that a longjmp jumped over are ended at the next enter that their
  * top cannot be the caller of (a shallower stack position, or a call site
@@ -21,9 +20,6 @@
 #include "util.h"
 
 #include <cflame.h>
-
-#include <stdlib.h>
-#include <string.h>
 
 #define NO_INSTR CFLAME__NO_INSTR
 
@@ -358,26 +354,33 @@ __attribute__((noinline)) NO_INSTR static void exit_miss(const void *fn) {
     exit_slow(fn);
 }
 
-/* The enter hook found the function in the caches, at the top frame's
- * stack position. A function inlined into the top one, which is not itself
- * inlined: GCC and Clang call its hooks from the top function's position
- * with the top function's own call site, so it is pushed at once, as
- * healing would conclude (inlined_in) after looking at the stack. */
+/* The enter hook found the function in the caches, but at the top frame's
+ * position or called from outside the top function's code. The frames at
+ * one position are a function and those inlined into it (the lowest is
+ * their owner; a fiber's barrier bounds them): GCC and Clang call an inlined
+ * function's hooks from its owner's position with its owner's call site,
+ * and a call made by inlined code comes from the owner's code. Either is
+ * pushed at once, as healing would conclude (inlined_in) after a look at
+ * the stack; anything else takes the slow path. */
 __attribute__((noinline)) NO_INSTR static void
 enter_odd(const void *fn, const void *caller, uintptr_t sp) {
   cflame__thread_t *t = tls;
   cflame__frame_t *top = t->top;
-  if (sp != top->sp) {
-    enter_slow(fn, caller, sp);
-    return;
-  }
+  const cflame__frame_t *floor = t->stack + t->barrier, *o = top;
+  if (sp > top->sp || top <= floor || (sp < top->sp && top[-1].sp != top->sp))
+    goto slow; /* frames a longjmp left, or a call through other code */
+  while (o - 1 > floor && o[-1].sp == top->sp)
+    o--;
   cflame__node_t *cur = top->node, *child = cur->cache;
-  if ((uintptr_t)caller == top->ra && top[-1].sp != sp &&
-      child->fn == (uintptr_t)fn &&
+  if (sp == top->sp ? (uintptr_t)caller != o->ra
+                    : o == top || !in_body(o->node, caller))
+    goto slow;
+  if (child->fn == (uintptr_t)fn &&
       ld_relaxed(&child->cs->interest_) == CFLAME_INTEREST_ON) {
     push(t, top, cur, child, sp, caller, cflame__plat_tsc());
     return;
   }
+slow:
   enter_slow(fn, caller, sp);
 }
 
