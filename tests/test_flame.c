@@ -367,6 +367,77 @@ static void test_flame_depth_is_capped(void **state) {
   assert_int_equal(errs.count[CFLAME_FAULT_DEPTH], 1);
 }
 
+/* A node with thousands of children, entered in one order and again in the
+ * reverse order, each with a child of its own: every child is found again
+ * (one line each, both enters charged to it), and the node index grows
+ * through several sizes (over 6,000 nodes). */
+#define WIDE 3000
+static int count_nodes(void *ctx, const cflame_thread_t *t) {
+  *(uint32_t *)ctx += cflame_thread_nodes(t);
+  return 0;
+}
+
+static int nodes_flush(void *ud, cflame_guard_t *g) {
+  *(uint32_t *)ud = 0;
+  return cflame_sink_each_thread(g, count_nodes, ud);
+}
+
+static void test_flame_wide_node_children_found_again(void **state) {
+  (void)state;
+  static cflame_callsite_t cs[WIDE];
+  static char names[WIDE][8];
+  static cflame_callsite_t leaf = {.name = "leaf", .target = "w",
+                                   .file = "wide.c",
+                                   .level = CFLAME_LEVEL_INFO};
+  for (int i = 0; i < WIDE; i++) {
+    snprintf(names[i], sizeof names[i], "c%04d", i);
+    cs[i] = (cflame_callsite_t){.name = names[i], .target = "w",
+                                .file = "wide.c", .level = CFLAME_LEVEL_INFO};
+  }
+  static const cflame_sink_t nodes_vt = {.size = sizeof(cflame_sink_t),
+                                         .needs = CFLAME_SINK_TREES,
+                                         .name = "nodes",
+                                         .flush = nodes_flush};
+  uint32_t nodes = 0;
+  cflame_guard_t *ng = NULL;
+  assert_int_equal(cflame_sink_install(&nodes_vt, &nodes, &ng), 0);
+  install(NULL);
+  CFLAME_SPAN(wide, "wide");
+  tclock_ns += 5;
+  for (int pass = 0; pass < 2; pass++)
+    for (int k = 0; k < WIDE; k++) {
+      int i = pass ? WIDE - 1 - k : k;
+      cflame_token_t c = cflame_scope_enter(&cs[i]);
+      tclock_ns += 1 + (uint64_t)i % 7;
+      cflame_token_t l = cflame_scope_enter(&leaf);
+      tclock_ns += 2;
+      cflame_scope_exit(l);
+      cflame_scope_exit(c);
+    }
+  CFLAME_SPAN_END(wide);
+  /* One node each: the root, wide, every child and its leaf. */
+  assert_int_equal(cflame_guard_drop(ng), 0);
+  assert_int_equal(nodes, 2 + 2 * WIDE);
+  drop_and_check(FOLDED_CHECK_SORTED);
+  const char *s = memout_str(&out);
+  size_t lines = 0;
+  for (const char *p = s; *p; p++)
+    lines += *p == '\n';
+  assert_int_equal(lines, 1 + 2 * WIDE); /* wide, each child and its leaf */
+  assert_non_null(strstr(s, "main;test_flame::wide 5\n"));
+  for (int i = 0; i < WIDE; i += 499) {
+    char want[96];
+    snprintf(want, sizeof want, "main;test_flame::wide;w::c%04d %d\n", i,
+             2 * (1 + i % 7));
+    if (!strstr(s, want))
+      fail_msg("missing %s", want);
+    snprintf(want, sizeof want, "main;test_flame::wide;w::c%04d;w::leaf 4\n",
+             i);
+    if (!strstr(s, want))
+      fail_msg("missing %s", want);
+  }
+}
+
 /* --- names ---------------------------------------------------------------- */
 
 static void test_flame_hostile_names_pass_format(void **state) {
@@ -787,6 +858,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_flame_depth_is_capped, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_flame_wide_node_children_found_again,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_flame_hostile_names_pass_format,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_flame_huge_name_is_clamped, setup,
