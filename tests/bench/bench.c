@@ -16,6 +16,8 @@
  *   off        the same loop compiled with CFLAME_ENABLED=0
  *   aggregate  default options, output to /dev/null
  *   stream     CFLAME_FLAME_STREAM, output to /dev/null
+ *   stream_file  the same into a regular file in $TMPDIR or /tmp (removed
+ *              after; about 60 bytes per pair, several GB in a full run)
  *   fields     CFLAME_SPAN_F with one i64 field, aggregate, fields ignored
  *              (default) and fields_in_frame
  *   registry   CFLAME_SPAN_NEW + enter + exit + close, one set per
@@ -247,7 +249,8 @@ enum {
   C_SIBLINGS = 1 << 10,
   C_TEARDOWN = 1 << 11,
   C_PPROF = 1 << 12,
-  C_ALL = (1 << 13) - 1
+  C_STREAM_FILE = 1 << 13,
+  C_ALL = (1 << 14) - 1
 };
 
 static const struct {
@@ -255,7 +258,8 @@ static const struct {
   unsigned bit;
 } case_names[] = {{"nosink", C_NOSINK},     {"filtered", C_FILTERED},
                   {"off", C_OFF},           {"aggregate", C_AGG},
-                  {"stream", C_STREAM},     {"fields", C_FIELDS},
+                  {"stream", C_STREAM},     {"stream_file", C_STREAM_FILE},
+                  {"fields", C_FIELDS},
                   {"registry", C_REGISTRY}, {"threads2", C_THREADS2},
                   {"flush100k", C_FLUSH},   {"pprof100k", C_PPROF},
                   {"rss", C_RSS},
@@ -381,6 +385,55 @@ static void case_simple(const char *label, loop_fn fn, int fd, int mode) {
     note("stream: %" PRIu64 " lines, %" PRIu64 " bytes written to /dev/null",
          s1.lines_written - s0.lines_written,
          s1.bytes_written - s0.bytes_written);
+}
+
+/* Stream mode into a regular file (in $TMPDIR, else /tmp; removed after). */
+static void case_stream_file(void) {
+  const char *dir = getenv("TMPDIR");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/cflame-bench-stream-XXXXXX",
+           dir && *dir ? dir : "/tmp");
+  int fd = mkstemp(path);
+  if (fd >= 0 && fcntl(fd, F_SETFL, O_APPEND) != 0)
+    die_errno(path);
+  if (fd < 0)
+    die_errno(path);
+  cflame_stats_t s0, s1;
+  cflame_stats(&s0);
+  cflame_guard_t *g = install(fd, CFLAME_FLAME_STREAM);
+  stat_t s = measure(loop_spans);
+  CHECK(cflame_guard_drop(g));
+  cflame_stats(&s1);
+  row("stream to a regular file", s);
+  uint64_t bytes = s1.bytes_written - s0.bytes_written;
+  uint64_t pairs = (s1.lines_written - s0.lines_written) / 2;
+  close(fd);
+  unlink(path);
+  /* The floor: bare write(2)s of as many bytes, in 64 KiB chunks, into a
+   * new file beside it (at most 512 MiB). */
+  static char chunk[64 * 1024];
+  memset(chunk, 'x', sizeof chunk);
+  uint64_t n = bytes < ((uint64_t)512 << 20) ? bytes : (uint64_t)512 << 20;
+  snprintf(path, sizeof path, "%s/cflame-bench-write-XXXXXX",
+           dir && *dir ? dir : "/tmp");
+  if ((fd = mkstemp(path)) < 0)
+    die_errno(path);
+  uint64_t t0 = mono_ns(), done = 0;
+  while (done < n) {
+    ssize_t w = write(fd, chunk, sizeof chunk);
+    if (w <= 0)
+      die_errno(path);
+    done += (uint64_t)w;
+  }
+  double ns_byte = (double)(mono_ns() - t0) / (double)done;
+  close(fd);
+  unlink(path);
+  double per_pair = pairs ? (double)bytes / (double)pairs : 0;
+  note("stream_file: %" PRIu64 " bytes, %.1f per pair (files in %s, "
+       "removed); bare write(2) of as many into a new file: %.2f ns per "
+       "byte, %.1f ns per pair (x %.2f the 2 reads)",
+       bytes, per_pair, dir && *dir ? dir : "/tmp", ns_byte, ns_byte * per_pair,
+       ns_byte * per_pair / base.cyc.med);
 }
 
 static void case_filtered(int fd) {
@@ -653,6 +706,8 @@ static void case_flush100k(int devnull, int pprof) {
   snprintf(path, sizeof path, "%s/cflame-bench-XXXXXX",
            dir && *dir ? dir : "/tmp");
   int fd = mkstemp(path);
+  if (fd >= 0 && fcntl(fd, F_SETFL, O_APPEND) != 0)
+    die_errno(path);
   if (fd < 0)
     die_errno(path);
   unlink(path);
@@ -800,7 +855,8 @@ static void usage(FILE *f) {
           "usage: cflame-bench [--quick] [--runs K] [--ms T] "
           "[--case NAME[,NAME...]]...\n"
           "       cflame-bench --callgrind-case NAME N\n"
-          "cases: nosink filtered off aggregate siblings stream fields registry "
+          "cases: nosink filtered off aggregate siblings stream stream_file fields "
+          "registry "
           "threads2 flush100k pprof100k teardown rss all\n"
           "callgrind cases: empty rdtsc gettime off nosink filtered "
           "aggregate stream fields fields_frame registry\n");
@@ -899,6 +955,8 @@ int main(int argc, char **argv) {
                 CFLAME_FLAME_AGGREGATE);
   if (opt.cases & C_STREAM)
     case_simple("stream", loop_spans, devnull, CFLAME_FLAME_STREAM);
+  if (opt.cases & C_STREAM_FILE)
+    case_stream_file();
   if (opt.cases & C_FIELDS)
     case_fields(devnull);
   if (opt.cases & C_REGISTRY)
