@@ -104,6 +104,17 @@ static long long heap_in_use(void) {
 #endif
 }
 
+/* A new file in $TMPDIR (else /tmp) named after stem, opened for appending;
+ * its name in path. */
+static int temp_file(char *path, size_t cap, const char *stem) {
+  const char *dir = getenv("TMPDIR");
+  snprintf(path, cap, "%s/%s-XXXXXX", dir && *dir ? dir : "/tmp", stem);
+  int fd = mkstemp(path);
+  if (fd < 0 || fcntl(fd, F_SETFL, O_APPEND) != 0)
+    die_errno(path);
+  return fd;
+}
+
 static int open_devnull(void) {
   int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
   if (fd < 0)
@@ -389,15 +400,8 @@ static void case_simple(const char *label, loop_fn fn, int fd, int mode) {
 
 /* Stream mode into a regular file (in $TMPDIR, else /tmp; removed after). */
 static void case_stream_file(void) {
-  const char *dir = getenv("TMPDIR");
   char path[4096];
-  snprintf(path, sizeof path, "%s/cflame-bench-stream-XXXXXX",
-           dir && *dir ? dir : "/tmp");
-  int fd = mkstemp(path);
-  if (fd >= 0 && fcntl(fd, F_SETFL, O_APPEND) != 0)
-    die_errno(path);
-  if (fd < 0)
-    die_errno(path);
+  int fd = temp_file(path, sizeof path, "cflame-bench-stream");
   cflame_stats_t s0, s1;
   cflame_stats(&s0);
   cflame_guard_t *g = install(fd, CFLAME_FLAME_STREAM);
@@ -414,10 +418,7 @@ static void case_stream_file(void) {
   static char chunk[64 * 1024];
   memset(chunk, 'x', sizeof chunk);
   uint64_t n = bytes < ((uint64_t)512 << 20) ? bytes : (uint64_t)512 << 20;
-  snprintf(path, sizeof path, "%s/cflame-bench-write-XXXXXX",
-           dir && *dir ? dir : "/tmp");
-  if ((fd = mkstemp(path)) < 0)
-    die_errno(path);
+  fd = temp_file(path, sizeof path, "cflame-bench-write");
   uint64_t t0 = mono_ns(), done = 0;
   while (done < n) {
     ssize_t w = write(fd, chunk, sizeof chunk);
@@ -429,10 +430,10 @@ static void case_stream_file(void) {
   close(fd);
   unlink(path);
   double per_pair = pairs ? (double)bytes / (double)pairs : 0;
-  note("stream_file: %" PRIu64 " bytes, %.1f per pair (files in %s, "
-       "removed); bare write(2) of as many into a new file: %.2f ns per "
-       "byte, %.1f ns per pair (x %.2f the 2 reads)",
-       bytes, per_pair, dir && *dir ? dir : "/tmp", ns_byte, ns_byte * per_pair,
+  note("stream_file: %" PRIu64 " bytes, %.1f per pair (files removed); "
+       "bare write(2) of as many into a new file: %.2f ns per byte, %.1f ns "
+       "per pair (x %.2f the 2 reads)",
+       bytes, per_pair, ns_byte, ns_byte * per_pair,
        ns_byte * per_pair / base.cyc.med);
 }
 
@@ -701,19 +702,11 @@ static void flush100k_to(int fd, int regular, const char *label, int pprof) {
 
 static void case_flush100k(int devnull, int pprof) {
   flush100k_to(devnull, 0, "/dev/null", pprof);
-  const char *dir = getenv("TMPDIR");
   char path[4096];
-  snprintf(path, sizeof path, "%s/cflame-bench-XXXXXX",
-           dir && *dir ? dir : "/tmp");
-  int fd = mkstemp(path);
-  if (fd >= 0 && fcntl(fd, F_SETFL, O_APPEND) != 0)
-    die_errno(path);
-  if (fd < 0)
-    die_errno(path);
+  int fd = temp_file(path, sizeof path, "cflame-bench");
   unlink(path);
   char label[4200];
-  snprintf(label, sizeof label, "regular file in %s",
-           dir && *dir ? dir : "/tmp");
+  snprintf(label, sizeof label, "regular file %.4000s", path);
   flush100k_to(fd, 1, label, pprof);
   close(fd);
 }
