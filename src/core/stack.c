@@ -311,7 +311,7 @@ enter_miss(cflame_callsite_t *cs, uint64_t now, uintptr_t sp, uintptr_t ra) {
       last->hint = child;
     cur->cache = child;
   }
-  st_relaxed(&cur->self, cur->self + (now - t->last));
+  cflame__add_self(cur, now - t->last);
   t->last = now;
   return cflame__push_top(t, top, child, 0, sp, ra);
 }
