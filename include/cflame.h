@@ -772,7 +772,27 @@ CFLAME__INLINE cflame_token_t cflame__name_check(const char *name) {
  * (Spans with fields register first instead: their fields are not built
  * while the span is filtered out.) */
 #define CFLAME__ON_ENTER(cs, lvl)                                              \
-  ((lvl) >= CFLAME_MAX_LEVEL && CFLAME__INTEREST(cs) != CFLAME_INTEREST_OFF)
+  ((lvl) >= CFLAME_MAX_LEVEL && cflame__not_off(&(cs).interest_))
+#if CFLAME__GNU && defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+/* *interest != CFLAME_INTEREST_OFF as one compare with memory (a relaxed
+ * atomic load would be a load and a compare): read anew at every enter,
+ * like the atomic load, since the asm is volatile. */
+CFLAME__INLINE int cflame__not_off(const uint32_t *interest) {
+  int ne;
+  __asm__ __volatile__("cmpl %2, %1"
+                       : "=@ccne"(ne)
+                       : "m"(*interest), "i"(CFLAME_INTEREST_OFF));
+  return ne;
+}
+#else
+CFLAME__INLINE int cflame__not_off(const uint32_t *interest) {
+#if CFLAME__GNU
+  return __atomic_load_n(interest, __ATOMIC_RELAXED) != CFLAME_INTEREST_OFF;
+#else
+  return *interest != CFLAME_INTEREST_OFF;
+#endif
+}
+#endif
 CFLAME__INLINE int cflame__interest(cflame_callsite_t *cs) {
   uint32_t i = CFLAME__INTEREST(*cs);
   if (i == CFLAME_INTEREST_ON)

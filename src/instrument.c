@@ -194,7 +194,7 @@ __attribute__((noinline)) NO_INSTR static int setup(void) {
 NO_INSTR static inline __attribute__((always_inline)) void
 push(cflame__thread_t *t, cflame__frame_t *top, cflame__node_t *cur,
      cflame__node_t *child, uintptr_t sp, const void *caller, uint64_t now) {
-  st_relaxed(&cur->self, cur->self + (now - t->last));
+  cflame__add_self(cur, now - t->last);
   t->last = now;
   (void)cflame__push_top(t, top, child, 0, sp, (uintptr_t)caller);
 }
@@ -442,7 +442,8 @@ HOOK void __cyg_profile_func_exit(void *fn, void *caller) {
   }
   uint64_t now = cflame__plat_tsc();
   cflame__node_t *node = top->node;
-  st_relaxed(&node->self, node->self + (now - t->last));
+  cflame__add_self(node, now - t->last);
   t->last = now;
-  t->top = top - 1;
+  signal_fence(); /* the top is read again: one subtract from memory */
+  t->top--;
 }

@@ -152,20 +152,35 @@ struct cflame_thread_s {
   cflame__frame_t stack[CFLAME__SLOTS];
 };
 
-/* Counts one enter of node n (owner only; sinks read `enters` relaxed). On
- * the fast path a plain increment is one instruction where a relaxed
+/* Counts one enter of node n (owner only; sinks read `enters` relaxed);
+ * cflame__add_self(n, d) adds d ticks to n's self time the same way. On
+ * the fast path a plain add to memory is one instruction where a relaxed
  * load/add/store is three; an aligned 64-bit store is single-copy atomic on
  * every target cflame builds for, so a sink reads an old or a new count,
- * never a torn one. Race checkers get the formal form. */
-#if defined(__SANITIZE_THREAD__)
-#define cflame__bump(n) st_relaxed(&(n)->enters, (n)->enters + 1)
+ * never a torn one (and one instruction is never split by a signal handler
+ * of the same thread). Race checkers get the formal form. */
+#if defined(__SANITIZE_THREAD__) || UINTPTR_MAX <= 0xffffffffu
+/* (A 32-bit target adds 64 bits in two instructions: a sink could read half
+ * of an add, or a handler land between them.) */
+#define CFLAME__FORMAL_COUNTS 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
+#define CFLAME__FORMAL_COUNTS 1
+#endif
+#endif
+#ifdef CFLAME__FORMAL_COUNTS
 #define cflame__bump(n) st_relaxed(&(n)->enters, (n)->enters + 1)
-#endif
-#endif
-#ifndef cflame__bump
+#define cflame__add_self(n, d) st_relaxed(&(n)->self, (n)->self + (d))
+#else
 #define cflame__bump(n) ((n)->enters++)
+/* The slice d is computed apart (the empty asm keeps the compiler from
+ * turning it into a load, add, subtract and store), then added to memory. */
+static inline __attribute__((always_inline)) void
+cflame__add_self_(uint64_t *self, uint64_t d) {
+  __asm__("" : "+r"(d));
+  *self += d;
+}
+#define cflame__add_self(n, d) cflame__add_self_(&(n)->self, (d))
 #endif
 
 static inline uint32_t cflame__depth(const cflame__thread_t *t) {
@@ -438,7 +453,8 @@ cflame__push_top(cflame__thread_t *t, cflame__frame_t *top,
   signal_fence();
   cflame__frame_set(&top[1], child, serial | tag, sp, ra);
   signal_fence();
-  t->top = top + 1;
+  t->top++; /* == top + 1 (a handler leaves the top as it found it): one
+               add to memory */
   signal_fence();
   if (cflame_unlikely(top[1].serial != (serial | tag)))
     return cflame__frame_redo(&top[1], child, serial, tag, sp, ra);

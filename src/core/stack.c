@@ -129,8 +129,8 @@ cflame_token_t cflame__stack_enter_id(cflame__thread_t *t,
 }
 
 __attribute__((noinline)) static cflame_token_t
-enter_slow(cflame__thread_t *t, cflame_callsite_t *cs, uint64_t now,
-           uintptr_t sp, uintptr_t ra) {
+enter_slow(cflame_callsite_t *cs, uint64_t now, uintptr_t sp, uintptr_t ra,
+           cflame__thread_t *t) {
   if (!cs)
     return 0;
   fetch_add(&cflame__counters.slow_enters, 1);
@@ -146,7 +146,7 @@ static cflame_token_t enter_setup(cflame_callsite_t *cs, uintptr_t sp,
     return 0;
   cflame__thread_t *t = cflame__thread_recording();
   if (t)
-    return enter_slow(t, cs, cflame__now(), sp, ra);
+    return enter_slow(cs, cflame__now(), sp, ra, t);
   /* Nothing records: a callsite the span macro passed unregistered (see
    * CFLAME__ON_ENTER) is registered now, off, so later enters stop in the
    * macro. */
@@ -280,7 +280,7 @@ enter_generic(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
   if (child->cs != cs && (child = child->hint)->cs == cs)
     cur->cache = child; /* siblings in turn, as on the fast path */
   if (child->cs != cs || t->busy || cflame__stale(top, sp, ra, cs))
-    return enter_slow(t, cs, now, sp, ra);
+    return enter_slow(cs, now, sp, ra, t);
   cflame__charge(t, cur, now);
   uint64_t serial = cflame__push_top(t, top, child, t->slow_tag, sp, ra);
   if (t->stream)
@@ -290,20 +290,25 @@ enter_generic(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
 
 /* The one-entry cache missed: try the sibling entered after the cached one
  * last time (loops over siblings), then the per-thread child cache, and
- * enter there without leaving the fast path's shape (no stack frame). */
-__attribute__((noinline)) static cflame_token_t
-enter_miss(cflame_callsite_t *cs, cflame__thread_t *t, uint64_t now,
-           uintptr_t sp, uintptr_t ra) {
+ * enter there without leaving the fast path's shape (no stack frame).
+ * `hinted` (a constant): the caller found the top not jumped over from
+ * below and the hint not cs's, so only the child cache is left to try
+ * (and, at the top frame's own position, the recursion check). */
+static inline __attribute__((always_inline)) cflame_token_t
+miss(cflame_callsite_t *cs, uint64_t now, uintptr_t sp, uintptr_t ra,
+     int hinted) {
+  cflame__thread_t *t = tls;
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node, *last = cur->cache;
   cflame__node_t *child = last->hint;
-  if (cflame__stale(top, sp, ra, cs)) /* frames jumped over: heal there */
-    return enter_slow(t, cs, now, sp, ra);
-  if (child->cs != cs) {
+  if (hinted ? sp == top->sp && cflame__stale(top, sp, ra, cs)
+             : cflame__stale(top, sp, ra, cs)) /* jumped over: heal there */
+    return enter_slow(cs, now, sp, ra, t);
+  if (hinted || child->cs != cs) {
     uint32_t id = cs ? ld_relaxed(&cs->id_) : 0;
     const cflame__ctab_t *e = cflame__ctab_at(t->ctab, cur, id);
     if (e->parent != cur || e->id != id || !id || e->child->cs != cs)
-      return enter_slow(t, cs, now, sp, ra);
+      return enter_slow(cs, now, sp, ra, t);
     child = e->child;
   }
   if (child->cs != cur->cs) { /* recursion stays uncached */
@@ -311,13 +316,25 @@ enter_miss(cflame_callsite_t *cs, cflame__thread_t *t, uint64_t now,
       last->hint = child;
     cur->cache = child;
   }
-  st_relaxed(&cur->self, cur->self + (now - t->last));
+  cflame__add_self(cur, now - t->last);
   t->last = now;
   return cflame__push_top(t, top, child, 0, sp, ra);
 }
 
-__attribute__((noinline)) static void end_generic(cflame__thread_t *t,
-                                                  cflame_token_t tok) {
+__attribute__((noinline)) static cflame_token_t
+enter_miss(cflame_callsite_t *cs, uint64_t now, uintptr_t sp, uintptr_t ra) {
+  return miss(cs, now, sp, ra, 0);
+}
+
+/* enter_miss after the sibling hint missed. */
+__attribute__((noinline)) static cflame_token_t
+enter_unhinted(cflame_callsite_t *cs, uint64_t now, uintptr_t sp,
+               uintptr_t ra) {
+  return miss(cs, now, sp, ra, 1);
+}
+
+__attribute__((noinline)) static void end_generic(cflame_token_t tok,
+                                                  cflame__thread_t *t) {
   cflame__frame_t *top = t->top;
   if ((int64_t)tok <= 0 || t->overflow ||
       (top->serial & ~CFLAME__SERIAL_NONE) != tok) {
@@ -331,43 +348,48 @@ __attribute__((noinline)) static void end_generic(cflame__thread_t *t,
     cflame__record(t, CFLAME_RECORD_EXIT, top[-1].node->index, now);
 }
 
+/* own_ra (a constant): ra is the return address of the function enter_fast
+ * is inlined into, read where it is used rather than held in a register
+ * (one move less on the fast path). */
+#define RA() (own_ra ? CFLAME__CALLER_RA() : ra)
 static inline __attribute__((always_inline)) cflame_token_t
-enter_fast(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
+enter_fast(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra, int own_ra) {
   cflame__thread_t *t = tls;
   if (cflame_unlikely(t->session != ld_relaxed(&cflame__fast)))
-    return enter_generic(cs, sp, ra);
+    return enter_generic(cs, sp, RA());
   uint64_t now = cflame__plat_tsc();
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node;
   cflame__node_t *child = cur->cache; /* never NULL: see cflame__node_add */
   if (cflame_unlikely(sp > top->sp)) /* frames jumped over */
-    return enter_miss(cs, t, now, sp, ra);
-  if (cflame_unlikely(child->cs != cs)) {
+    return enter_miss(cs, now, sp, RA());
+  if (child->cs != cs) {
     /* Siblings entered in turn: the one after the cached child. */
     child = child->hint;
-    if (child->cs != cs)
-      return enter_miss(cs, t, now, sp, ra);
+    if (cflame_unlikely(child->cs != cs))
+      return enter_unhinted(cs, now, sp, RA());
     cur->cache = child;
   }
   /* Two cores' TSCs may differ by a few ticks: a slice can come out
    * slightly negative. It wraps here and cancels out in the sums; sinks
    * read a node below zero as zero. */
-  st_relaxed(&cur->self, cur->self + (now - t->last));
+  cflame__add_self(cur, now - t->last);
   t->last = now;
-  return cflame__push_top(t, top, child, 0, sp, ra);
+  return cflame__push_top(t, top, child, 0, sp, RA());
 }
+#undef RA
 
 cflame_token_t cflame_scope_enter(cflame_callsite_t *cs) {
   uintptr_t sp = CFLAME__CALLER_SP();
   __asm__("" : "+r"(sp)); /* computed once, not again for each use */
-  return enter_fast(cs, sp, CFLAME__CALLER_RA());
+  return enter_fast(cs, sp, 0, 1);
 }
 
 /* The same for callers that know their own position (field and name
  * variants pass their caller's). */
 cflame_token_t cflame__stack_enter_at(cflame_callsite_t *cs, uintptr_t sp,
                                      uintptr_t ra) {
-  return enter_fast(cs, sp, ra);
+  return enter_fast(cs, sp, ra, 0);
 }
 
 void cflame_scope_exit(cflame_token_t tok) {
@@ -378,12 +400,13 @@ void cflame_scope_exit(cflame_token_t tok) {
    * record-free with the TSC; so one compare (plus the sign, against
    * forged tokens) picks the fast case. */
   if (cflame_unlikely(top->serial != tok || (int64_t)tok < 0)) {
-    end_generic(t, tok);
+    end_generic(tok, t);
     return;
   }
   uint64_t now = cflame__plat_tsc();
   cflame__node_t *node = top->node;
-  st_relaxed(&node->self, node->self + (now - t->last));
+  cflame__add_self(node, now - t->last);
   t->last = now;
-  t->top = top - 1;
+  signal_fence(); /* the top is read again: one subtract from memory */
+  t->top--;
 }
