@@ -73,6 +73,13 @@ static uint64_t run(round_fn fn, int rounds, uint32_t seed0, int iters) {
   return sum;
 }
 
+/* `rounds` rounds of the one program of `seed` (the callgrind cases: after a
+ * warm-up round of it, every stack exists). */
+static void run_one(round_fn fn, int rounds, uint32_t seed, int iters) {
+  for (int r = 0; r < rounds; r++)
+    run(fn, 1, seed, iters);
+}
+
 static cflame_guard_t *flame_install(int fd) {
   cflame_guard_t *g = NULL;
   int rc = cflame_flame_fd(fd, NULL, &g);
@@ -111,10 +118,10 @@ static int callgrind_case(const char *name, uint64_t n) {
     flame = flame_install(fd);
     count = bench_count_install(&sum);
   }
-  run(fn, 1, 1, 200); /* warm-up: every stack exists after it */
+  run_one(fn, 1, 1, 200); /* warm-up: every stack exists after it */
   if (count)
     e0 = bench_count_now(count, &sum);
-  run(fn, (int)n, 1, 200);
+  run_one(fn, (int)n, 1, 200);
   if (count) {
     e1 = bench_count_now(count, &sum);
     cflame_guard_drop(count);

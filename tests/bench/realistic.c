@@ -88,13 +88,20 @@ static uint64_t run(round_fn fn, int rounds, uint32_t seed0, int iters) {
   return sum;
 }
 
+/* `rounds` rounds of the one program of `seed` (the callgrind cases: after a
+ * warm-up round of it, every stack exists). */
+static void run_one(round_fn fn, int rounds, uint32_t seed, int iters) {
+  for (int r = 0; r < rounds; r++)
+    run(fn, 1, seed, iters);
+}
+
 /* --- callgrind mode ---------------------------------------------------------- */
 
 static int callgrind_case(const char *name, uint64_t n) {
   int on = !strcmp(name, "realistic");
   if (!strcmp(name, "realistic_nosink")) { /* compiled in, never installed */
-    run(interp_round_on, 1, 1, 200);
-    run(interp_round_on, (int)n, 1, 200);
+    run_one(interp_round_on, 1, 1, 200);
+    run_one(interp_round_on, (int)n, 1, 200);
     printf("case=%s n=%" PRIu64 " pairs=0 slow=0 clock=%s\n", name, n,
            cflame_clock_name());
     return 0;
@@ -107,10 +114,10 @@ static int callgrind_case(const char *name, uint64_t n) {
   uint64_t sum = 0, e0 = 0, e1 = 0, s0, s1;
   cflame_guard_t *flame = flame_install(fd), *count = bench_count_install(&sum);
   round_fn fn = on ? interp_round_on : interp_round_off;
-  run(fn, 1, 1, 200); /* warm-up: every stack exists after it */
+  run_one(fn, 1, 1, 200); /* warm-up: every stack exists after it */
   e0 = bench_count_now(count, &sum);
   s0 = slow_now();
-  run(fn, (int)n, 1, 200);
+  run_one(fn, (int)n, 1, 200);
   s1 = slow_now();
   e1 = bench_count_now(count, &sum);
   cflame_guard_drop(count);
