@@ -27,7 +27,7 @@
  * Never run by ctest except as a smoke test (--quick --out). */
 #define _GNU_SOURCE
 #include "bench.h"
-#include "bench_count.h"
+#include "interp_bench.h"
 #include "cflame.h"
 
 #include "interp.h"
@@ -39,17 +39,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_RUNS 51
-
-typedef int (*round_fn)(uint32_t seed, int iters, interp_stats_t *st);
+#define MAX_RUNS INTERP_MAX_RUNS
 
 static volatile uint64_t keep;
 
-static struct {
-  int runs, rounds, iters;
-  const char *out;
-  const char *min_size;
-} opt = {5, 2, 3000, NULL, NULL};
+static interp_opts_t opt = {.runs = 5, .rounds = 2, .iters = 3000};
 
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -59,25 +53,6 @@ static int cmp_u64(const void *a, const void *b) {
 static double median_ms(uint64_t *v, int n) {
   qsort(v, (size_t)n, sizeof *v, cmp_u64);
   return (n % 2 ? (double)v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0) / 1e6;
-}
-
-/* One run: `rounds` programs from seed0 on; returns their checksum. */
-static uint64_t run(round_fn fn, int rounds, uint32_t seed0, int iters) {
-  uint64_t sum = 0;
-  for (int r = 0; r < rounds; r++) {
-    interp_stats_t st;
-    if (fn(seed0 + (uint32_t)r, iters, &st) != 0)
-      exit(1);
-    sum = sum * 31 + st.checksum;
-  }
-  return sum;
-}
-
-/* `rounds` rounds of the one program of `seed` (the callgrind cases: after a
- * warm-up round of it, every stack exists). */
-static void run_one(round_fn fn, int rounds, uint32_t seed, int iters) {
-  for (int r = 0; r < rounds; r++)
-    run(fn, 1, seed, iters);
 }
 
 static cflame_guard_t *flame_install(int fd) {
@@ -118,10 +93,10 @@ static int callgrind_case(const char *name, uint64_t n) {
     flame = flame_install(fd);
     count = bench_count_install(&sum);
   }
-  run_one(fn, 1, 1, 200); /* warm-up: every stack exists after it */
+  interp_run_one(fn, 1, 1, 200); /* warm-up: every stack exists after it */
   if (count)
     e0 = bench_count_now(count, &sum);
-  run_one(fn, (int)n, 1, 200);
+  interp_run_one(fn, (int)n, 1, 200);
   if (count) {
     e1 = bench_count_now(count, &sum);
     cflame_guard_drop(count);
@@ -147,43 +122,24 @@ int main(int argc, char **argv) {
   unsetenv("CFLAME_FILTER");
   unsetenv("CFLAME_INSTRUMENT_EXCLUDE");
   unsetenv("CFLAME_INSTRUMENT_MIN_SIZE");
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--callgrind-case") && i + 2 < argc)
-      return callgrind_case(argv[i + 1], strtoull(argv[i + 2], NULL, 10));
-    if (!strcmp(argv[i], "--quick")) {
-      opt.runs = 3;
-      opt.rounds = 2;
-      opt.iters = 100;
-    } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
-      opt.runs = atoi(argv[++i]);
-    } else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
-      opt.rounds = atoi(argv[++i]);
-    } else if (!strcmp(argv[i], "--iters") && i + 1 < argc) {
-      opt.iters = atoi(argv[++i]);
-    } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
-      opt.out = argv[++i];
-    } else if (!strcmp(argv[i], "--min-size") && i + 1 < argc) {
-      opt.min_size = argv[++i];
-    } else {
-      usage(!strcmp(argv[i], "--help") ? stdout : stderr);
-      return !!strcmp(argv[i], "--help") * 2;
-    }
+  int rc = interp_opts_parse(&opt, argc, argv, 1);
+  if (rc) {
+    usage(rc == 1 ? stdout : stderr);
+    return rc == 1 ? 0 : 2;
   }
-  if (opt.runs < 1 || opt.runs > MAX_RUNS || opt.rounds < 1 || opt.iters < 1) {
-    usage(stderr);
-    return 2;
-  }
+  if (opt.cg_case)
+    return callgrind_case(opt.cg_case, opt.cg_n);
   if (opt.min_size)
     setenv("CFLAME_INSTRUMENT_MIN_SIZE", opt.min_size, 1);
 
   /* Same answers from both builds, or the comparison means nothing. */
-  uint64_t want = run(interp_round_off, opt.rounds, 1, opt.iters);
+  uint64_t want = interp_run(interp_round_off, opt.rounds, 1, opt.iters);
   uint64_t t_off[MAX_RUNS], t_nosink[MAX_RUNS], t_on[MAX_RUNS];
   for (int r = 0; r < opt.runs; r++) {
     uint64_t t0 = mono_ns();
-    uint64_t c_off = run(interp_round_off, opt.rounds, 1, opt.iters);
+    uint64_t c_off = interp_run(interp_round_off, opt.rounds, 1, opt.iters);
     uint64_t t1 = mono_ns();
-    uint64_t c_auto = run(interp_round_auto, opt.rounds, 1, opt.iters);
+    uint64_t c_auto = interp_run(interp_round_auto, opt.rounds, 1, opt.iters);
     uint64_t t2 = mono_ns();
     if (c_off != want || c_auto != want) {
       fprintf(stderr, "cflame-bench-autointerp: checksums differ\n");
@@ -196,12 +152,12 @@ int main(int argc, char **argv) {
   uint64_t sum = 0;
   cflame_guard_t *flame = flame_install(fd);
   cflame_guard_t *count = bench_count_install(&sum);
-  run(interp_round_auto, 1, 1, opt.iters); /* warm-up: the call trees */
+  interp_run(interp_round_auto, 1, 1, opt.iters); /* warm-up: the call trees */
   uint64_t e0 = bench_count_now(count, &sum);
   double reads = 0;
   for (int r = 0; r < opt.runs; r++) {
     uint64_t t0 = mono_ns();
-    run(interp_round_auto, opt.rounds, 1, opt.iters);
+    interp_run(interp_round_auto, opt.rounds, 1, opt.iters);
     t_on[r] = mono_ns() - t0;
     reads += two_reads_ns() / opt.runs;
   }
@@ -235,8 +191,8 @@ int main(int argc, char **argv) {
       return 1;
     }
     cflame_guard_t *g = flame_install(out);
-    run(interp_round_auto, opt.rounds, 1, opt.iters);
-    int rc = cflame_guard_drop(g);
+    interp_run(interp_round_auto, opt.rounds, 1, opt.iters);
+    rc = cflame_guard_drop(g);
     close(out);
     if (rc < 0)
       return 1;

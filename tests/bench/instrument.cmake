@@ -35,7 +35,7 @@ target_compile_options(cflame-bench-resolve PRIVATE -O2 ${CFLAME_WARNINGS})
 add_library(cflame_bench_autointerp_fns STATIC interp_auto.c)
 cflame_instrument(cflame_bench_autointerp_fns)
 target_compile_options(cflame_bench_autointerp_fns PRIVATE -O2)
-add_executable(cflame-bench-autointerp autointerp.c bench_count.c
+add_executable(cflame-bench-autointerp autointerp.c interp_bench.c
   interp_off.c)
 target_link_libraries(cflame-bench-autointerp PRIVATE
   cflame_bench_autointerp_fns cflame::cflame)

@@ -24,7 +24,7 @@
  * Never run by ctest except as a smoke test (--quick --out). */
 #define _GNU_SOURCE
 #include "bench.h"
-#include "bench_count.h"
+#include "interp_bench.h"
 #include "cflame.h"
 
 #include "interp.h"
@@ -37,14 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_RUNS 51
+#define MAX_RUNS INTERP_MAX_RUNS
 
-typedef int (*round_fn)(uint32_t seed, int iters, interp_stats_t *st);
-
-static struct {
-  int runs, rounds, iters;
-  const char *out;
-} opt = {5, 8, 12000, NULL};
+static interp_opts_t opt = {.runs = 5, .rounds = 8, .iters = 12000};
 
 static void die(const char *what, int rc) {
   fprintf(stderr, "cflame-bench-realistic: %s: %s (%d)\n", what,
@@ -76,32 +71,13 @@ static uint64_t slow_now(void) {
   return st.slow_enters;
 }
 
-/* One run: opt.rounds programs; returns its checksum. */
-static uint64_t run(round_fn fn, int rounds, uint32_t seed0, int iters) {
-  uint64_t sum = 0;
-  for (int r = 0; r < rounds; r++) {
-    interp_stats_t st;
-    if (fn(seed0 + (uint32_t)r, iters, &st) != 0)
-      exit(1);
-    sum = sum * 31 + st.checksum;
-  }
-  return sum;
-}
-
-/* `rounds` rounds of the one program of `seed` (the callgrind cases: after a
- * warm-up round of it, every stack exists). */
-static void run_one(round_fn fn, int rounds, uint32_t seed, int iters) {
-  for (int r = 0; r < rounds; r++)
-    run(fn, 1, seed, iters);
-}
-
 /* --- callgrind mode ---------------------------------------------------------- */
 
 static int callgrind_case(const char *name, uint64_t n) {
   int on = !strcmp(name, "realistic");
   if (!strcmp(name, "realistic_nosink")) { /* compiled in, never installed */
-    run_one(interp_round_on, 1, 1, 200);
-    run_one(interp_round_on, (int)n, 1, 200);
+    interp_run_one(interp_round_on, 1, 1, 200);
+    interp_run_one(interp_round_on, (int)n, 1, 200);
     printf("case=%s n=%" PRIu64 " pairs=0 slow=0 clock=%s\n", name, n,
            cflame_clock_name());
     return 0;
@@ -114,10 +90,10 @@ static int callgrind_case(const char *name, uint64_t n) {
   uint64_t sum = 0, e0 = 0, e1 = 0, s0, s1;
   cflame_guard_t *flame = flame_install(fd), *count = bench_count_install(&sum);
   round_fn fn = on ? interp_round_on : interp_round_off;
-  run_one(fn, 1, 1, 200); /* warm-up: every stack exists after it */
+  interp_run_one(fn, 1, 1, 200); /* warm-up: every stack exists after it */
   e0 = bench_count_now(count, &sum);
   s0 = slow_now();
-  run_one(fn, (int)n, 1, 200);
+  interp_run_one(fn, (int)n, 1, 200);
   s1 = slow_now();
   e1 = bench_count_now(count, &sum);
   cflame_guard_drop(count);
@@ -145,7 +121,7 @@ static void write_out(void) {
     exit(1);
   }
   cflame_guard_t *g = flame_install(fd);
-  run(interp_round_on, opt.rounds, 1, opt.iters);
+  interp_run(interp_round_on, opt.rounds, 1, opt.iters);
   int rc = cflame_guard_drop(g);
   close(fd);
   if (rc < 0)
@@ -154,33 +130,16 @@ static void write_out(void) {
 }
 
 int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--callgrind-case") && i + 2 < argc)
-      return callgrind_case(argv[i + 1], strtoull(argv[i + 2], NULL, 10));
-    if (!strcmp(argv[i], "--quick")) {
-      opt.runs = 3;
-      opt.rounds = 2;
-      opt.iters = 100;
-    } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
-      opt.runs = atoi(argv[++i]);
-    } else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
-      opt.rounds = atoi(argv[++i]);
-    } else if (!strcmp(argv[i], "--iters") && i + 1 < argc) {
-      opt.iters = atoi(argv[++i]);
-    } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
-      opt.out = argv[++i];
-    } else {
-      usage(!strcmp(argv[i], "--help") ? stdout : stderr);
-      return !!strcmp(argv[i], "--help") * 2;
-    }
+  int rc = interp_opts_parse(&opt, argc, argv, 0);
+  if (rc) {
+    usage(rc == 1 ? stdout : stderr);
+    return rc == 1 ? 0 : 2;
   }
-  if (opt.runs < 1 || opt.runs > MAX_RUNS || opt.rounds < 1 || opt.iters < 1) {
-    usage(stderr);
-    return 2;
-  }
+  if (opt.cg_case)
+    return callgrind_case(opt.cg_case, opt.cg_n);
 
   /* Same answers from both builds, or the comparison means nothing. */
-  uint64_t want = run(interp_round_off, opt.rounds, 1, opt.iters);
+  uint64_t want = interp_run(interp_round_off, opt.rounds, 1, opt.iters);
   int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
   uint64_t sum = 0;
   cflame_guard_t *flame = flame_install(fd), *count = bench_count_install(&sum);
@@ -188,9 +147,9 @@ int main(int argc, char **argv) {
   uint64_t e0 = bench_count_now(count, &sum), e_first = 0;
   for (int r = 0; r < opt.runs; r++) {
     uint64_t t0 = mono_ns();
-    uint64_t c_off = run(interp_round_off, opt.rounds, 1, opt.iters);
+    uint64_t c_off = interp_run(interp_round_off, opt.rounds, 1, opt.iters);
     uint64_t t1 = mono_ns(), s0 = slow_now();
-    uint64_t c_on = run(interp_round_on, opt.rounds, 1, opt.iters);
+    uint64_t c_on = interp_run(interp_round_on, opt.rounds, 1, opt.iters);
     uint64_t t2 = mono_ns();
     slow[r] = slow_now() - s0;
     if (r == 0)
@@ -211,16 +170,16 @@ int main(int argc, char **argv) {
   uint64_t t_off2[MAX_RUNS], t_nosink[MAX_RUNS], t_filt[MAX_RUNS];
   for (int r = 0; r < opt.runs; r++) {
     uint64_t t0 = mono_ns();
-    run(interp_round_off, opt.rounds, 1, opt.iters);
+    interp_run(interp_round_off, opt.rounds, 1, opt.iters);
     uint64_t t1 = mono_ns();
-    run(interp_round_on, opt.rounds, 1, opt.iters);
+    interp_run(interp_round_on, opt.rounds, 1, opt.iters);
     uint64_t t2 = mono_ns();
     flame = flame_install(fd);
-    int rc = cflame_filter_set("warn"); /* CFLAME_FN spans are INFO */
+    rc = cflame_filter_set("warn"); /* CFLAME_FN spans are INFO */
     if (rc < 0)
       die("cflame_filter_set", rc);
     uint64_t t3 = mono_ns();
-    run(interp_round_on, opt.rounds, 1, opt.iters);
+    interp_run(interp_round_on, opt.rounds, 1, opt.iters);
     uint64_t t4 = mono_ns();
     if ((rc = cflame_filter_set(NULL)) < 0)
       die("cflame_filter_set", rc);
