@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <cflame.h>
+#include <cflame/sink.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,66 @@ static void *flusher(void *arg) {
   return NULL;
 }
 
+/* Sites of instrumented functions are named when first read: threads that
+ * read the same new sites at once all get one copy of each name, made and
+ * reported as repaired once (the losers' copies are freed: the sanitizer
+ * builds check that and the race). The sites are made as the hooks make
+ * them, with a function address and size. */
+#define RACE_SITES 64
+static cflame_callsite_t race_cs[RACE_SITES];
+static char race_names[RACE_SITES][16];
+static const char *race_seen[THREADS][RACE_SITES];
+static pthread_barrier_t race_start;
+
+static void *race_reader(void *arg) {
+  const char **seen = arg;
+  pthread_barrier_wait(&race_start);
+  for (int i = 0; i < RACE_SITES; i++) {
+    cflame_site_info_t si;
+    seen[i] = cflame_site_info(race_cs[i].id_, &si) == 0 ? si.name : NULL;
+  }
+  return NULL;
+}
+
+static void test_threads_site_names_made_once(void **state) {
+  (void)state;
+  for (int i = 0; i < RACE_SITES; i++) {
+    snprintf(race_names[i], sizeof race_names[i], "race %02d\n", i);
+    race_cs[i] = (cflame_callsite_t){.name = race_names[i],
+                                     .target = "threads",
+                                     .file = "threads",
+                                     .level = CFLAME_LEVEL_INFO};
+    /* What instrument_table.c gives a function: its address and size. */
+    race_cs[i].reserved_[1] = (void *)(uintptr_t)(0x10000 + 64 * i);
+    race_cs[i].reserved_[0] = (void *)(uintptr_t)64;
+    (void)cflame_callsite_register(&race_cs[i]);
+    assert_true(race_cs[i].id_ != 0);
+  }
+  cflame_stats_t before, after;
+  cflame_stats(&before);
+  pthread_t th[THREADS];
+  assert_int_equal(pthread_barrier_init(&race_start, NULL, THREADS), 0);
+  for (int t = 0; t < THREADS; t++)
+    assert_int_equal(
+        pthread_create(&th[t], NULL, race_reader, (void *)race_seen[t]), 0);
+  for (int t = 0; t < THREADS; t++)
+    pthread_join(th[t], NULL);
+  pthread_barrier_destroy(&race_start);
+  /* Each name was made (and its repair reported) once. */
+  cflame_stats(&after);
+  assert_int_equal(after.faults[CFLAME_FAULT_NAME] -
+                       before.faults[CFLAME_FAULT_NAME],
+                   RACE_SITES);
+  for (int i = 0; i < RACE_SITES; i++) {
+    char want[16];
+    snprintf(want, sizeof want, "race %02d?", i); /* the newline repaired */
+    assert_non_null(race_seen[0][i]);
+    assert_string_equal(race_seen[0][i], want);
+    for (int t = 1; t < THREADS; t++)
+      assert_ptr_equal(race_seen[t][i], race_seen[0][i]);
+  }
+}
+
 static void test_threads_flush_while_recording(void **state) {
   (void)state;
   for (int mode = 0; mode < 2; mode++) {
@@ -245,6 +306,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_threads_numbered_in_order_of_first_use, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_threads_site_names_made_once,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_threads_flush_while_recording,
                                       setup, teardown),
   };
