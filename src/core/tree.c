@@ -41,9 +41,13 @@ int cflame__node_index_reserve(cflame__thread_t *t, int k) {
     return -1;
   for (uint32_t i = 1; i < t->nnodes; i++)
     nidx_put(tab, cap - 1, cflame__node_at(t, i));
-  free(t->nidx);
-  t->nidx = tab;
+  /* The old index is freed only once the new one is in place: a fork in
+   * between leaves the child's copy of this thread (which the child only
+   * frees) pointing to memory that is still allocated. */
+  uint32_t *old = t->nidx;
   t->nidx_mask = cap - 1;
+  t->nidx = tab;
+  free(old);
   return 0;
 }
 
