@@ -55,6 +55,8 @@ NO_INSTR static void fork_after(void) {
   pthread_mutex_unlock(&table_lock);
 }
 
+NO_INSTR static void module_unloaded(const void *module);
+
 /* Once, at the first hook of the process: the settings, and the flame sink
  * from CFLAME_FLAME (zero-code setup; dropped at exit by cflame itself). */
 NO_INSTR static void setup(void) {
@@ -76,6 +78,7 @@ NO_INSTR static void setup(void) {
    * which a function's first call takes them (table, then registry). */
   cflame__hooks();
   (void)cflame__plat_atfork(fork_prepare, fork_after, fork_after);
+  cflame__symbols_on_unload(module_unloaded);
   /* A sink the program installs itself records beside it; a later
    * cflame_init_env of the program takes this guard over. The guard is
    * dropped at exit by cflame; kept here so that it stays reachable (also
@@ -156,13 +159,16 @@ NO_INSTR static int excluded(const cflame__sym_t *s) {
 }
 
 /* The callsite of fn: named after its symbol, target = the module's stem.
- * NULL if the function is not to be recorded. *len gets its code size. */
+ * NULL if the function is not to be recorded. e gets its code size and
+ * module. */
 NO_INSTR static cflame_callsite_t *callsite_new(const void *fn,
-                                                uintptr_t *len) {
+                                                cflame__fnent_t *e) {
   cflame__sym_t s;
+  uintptr_t *len = &e->len;
   *len = CFLAME__LEN_UNKNOWN;
   if (cflame__symbols_lookup(fn, &s) != 0)
     return NULL;
+  e->module = s.module_id;
   if (s.size)
     *len = (uintptr_t)s.size;
   if (excluded(&s))
@@ -182,17 +188,52 @@ NO_INSTR static cflame_callsite_t *callsite_new(const void *fn,
   return cs;
 }
 
+/* Puts n in the slot of the dead entry d (table lock held); d is kept on
+ * the list of replaced entries. */
+static cflame__fnent_t *graveyard;
+
+NO_INSTR static void table_replace(cflame__fnent_t *d, cflame__fnent_t *n) {
+  size_t i = hash_fn(d->fn) & table->mask;
+  while (table->slot[i] != d)
+    i = (i + 1) & table->mask;
+  __atomic_store_n(&table->slot[i], n, __ATOMIC_RELEASE);
+  d->buried = graveyard;
+  graveyard = d;
+}
+
 NO_INSTR cflame__fnent_t *cflame__fntab_add(const void *fn) {
   pthread_mutex_lock(&table_lock);
-  cflame__fnent_t *e = cflame__fntab_find(fn);
-  if (!e && table_reserve() == 0 && (e = calloc(1, sizeof *e))) {
-    e->fn = fn;
-    e->cs = callsite_new(fn, &e->len);
-    table_put(table, e);
-    table_used++;
+  cflame__fnent_t *e = cflame__fntab_find(fn), *n;
+  if ((!e || ld_acquire(&e->dead)) && table_reserve() == 0 &&
+      (n = calloc(1, sizeof *n))) {
+    n->fn = fn;
+    n->cs = callsite_new(fn, n);
+    if (e) {
+      table_replace(e, n);
+    } else {
+      table_put(table, n);
+      table_used++;
+    }
+    e = n;
   }
   pthread_mutex_unlock(&table_lock);
   return e;
+}
+
+/* A module was unloaded (inside dlclose, so no lock): its functions'
+ * entries die, and their callsites stop matching the hooks' fast path, so
+ * that a function loaded later at one of their addresses gets an entry of
+ * its own. The entries stay allocated; the table is read without a lock. */
+NO_INSTR static void module_unloaded(const void *module) {
+  table_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+  for (size_t i = 0; t && i <= t->mask; i++) {
+    cflame__fnent_t *e = __atomic_load_n(&t->slot[i], __ATOMIC_ACQUIRE);
+    if (!e || e->module != module)
+      continue;
+    st_release(&e->dead, 1);
+    if (e->cs)
+      st_relaxed(&e->cs->interest_, CFLAME__INTEREST_DEAD);
+  }
 }
 
 NO_INSTR void cflame__fntab_setup(void) {

@@ -4,6 +4,11 @@
 add_library(cflame_instr_plugin MODULE support/instr_plugin.c)
 cflame_instrument(cflame_instr_plugin)
 target_compile_options(cflame_instr_plugin PRIVATE ${_test_warn})
+# The same code under other names, loaded after the first is unloaded.
+add_library(cflame_instr_plugin2 MODULE support/instr_plugin.c)
+cflame_instrument(cflame_instr_plugin2)
+target_compile_options(cflame_instr_plugin2 PRIVATE ${_test_warn})
+target_compile_definitions(cflame_instr_plugin2 PRIVATE PLUGIN_OTHER=1)
 
 add_executable(cflame-instr-child support/instr_child.c)
 cflame_instrument(cflame-instr-child)
@@ -36,9 +41,10 @@ target_compile_definitions(test_instrument PRIVATE
   INSTR_CHILD="$<TARGET_FILE:cflame-instr-child>"
   INSTR_CHILD_TSC="$<TARGET_FILE:cflame-instr-child-tsc>"
   INSTR_STRIPPED="${_stripped}"
-  INSTR_PLUGIN="$<TARGET_FILE:cflame_instr_plugin>")
+  INSTR_PLUGIN="$<TARGET_FILE:cflame_instr_plugin>"
+  INSTR_PLUGIN2="$<TARGET_FILE:cflame_instr_plugin2>")
 add_dependencies(test_instrument cflame-instr-child cflame-instr-child-tsc
-                 cflame_instr_plugin)
+                 cflame_instr_plugin cflame_instr_plugin2)
 
 cflame_test(test_symbols SOURCES ${PROJECT_SOURCE_DIR}/src/support/symbols.c
                            ${PROJECT_SOURCE_DIR}/src/support/platform-posix.c)

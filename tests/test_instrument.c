@@ -24,7 +24,7 @@
 #include "folded_check.h"
 #include "testutil.h"
 
-#if !defined(INSTR_CHILD) || !defined(INSTR_CHILD_TSC)
+#if !defined(INSTR_CHILD) || !defined(INSTR_CHILD_TSC) || !defined(INSTR_PLUGIN2)
 #error "INSTR_CHILD must name the cflame-instr-child helper"
 #endif
 
@@ -74,7 +74,8 @@ static char *run_sig(const char *exe, const char *mode, int stream,
     env[k++] = "CFLAME_FLAME_MODE=stream";
   for (size_t i = 0; extra && extra[i]; i++)
     env[k++] = extra[i];
-  char *argv[] = {(char *)exe, (char *)mode, INSTR_PLUGIN, NULL};
+  char *argv[] = {(char *)exe, (char *)mode, INSTR_PLUGIN, INSTR_PLUGIN2,
+                  NULL};
   pid_t pid;
   int rc = posix_spawn(&pid, exe, NULL, NULL, argv, (char **)env);
   free(env);
@@ -230,6 +231,26 @@ static void test_instrument_own_init_env_takes_the_guard(void **state) {
               M C "own_init_env 1000\n"
               M C "own_init_env" C "global_work 2000\n"
               M C "own_init_env" C "global_work" C "static_leaf 1000\n");
+}
+
+/* A plugin unloaded, then another one with the same code (other names):
+ * the loader puts it where the first one was (the helper says so on
+ * stderr), yet each keeps its own names and counts. */
+#define PL2 ";libcflame_instr_plugin2::"
+static void test_instrument_reload_at_same_address(void **state) {
+  (void)state;
+  expect_text("reload", NULL,
+              "main 2000\n"
+              M " 2000\n"
+              M C "reload 3000\n"
+              M C "reload" C "use_plugin 2000\n"
+              M C "reload" C "use_plugin" PL "plugin_entry 4000\n"
+              M C "reload" C "use_plugin" PL "plugin_entry" PL
+              "plugin_helper 3000\n"
+              M C "reload" C "use_twin 2000\n"
+              M C "reload" C "use_twin" PL2 "other_entry 4000\n"
+              M C "reload" C "use_twin" PL2 "other_entry" PL2
+              "other_helper 3000\n");
 }
 
 /* Functions inlined into another, called again: their hooks come from the
@@ -423,13 +444,14 @@ static void test_instrument_stripped_reads_offsets(void **state) {
  * byte for byte, but for the module's name. */
 static void test_instrument_fast_paths_same_files(void **state) {
   (void)state;
-  static const char *const modes[] = {"main", "exit",    "recjump",
-                                      "signal", "deep", "fork",
-                                      "initenv", "inlined", "exit"};
+  static const char *const modes[] = {"main",    "exit",    "recjump",
+                                      "signal",  "deep",    "fork",
+                                      "initenv", "inlined", "reload",
+                                      "exit"};
   const char *const excl[] = {"CFLAME_INSTRUMENT_EXCLUDE=static_*,exit_b",
                               NULL};
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-    const char *const *extra = i == 8 ? excl : NULL;
+    const char *const *extra = i == 9 ? excl : NULL;
     char *slow = run(modes[i], 0, NULL, extra);
     char *fast = run_exe(INSTR_CHILD_TSC, modes[i], 0, NULL, extra);
     char *w = fast;
@@ -464,6 +486,8 @@ int main(void) {
           test_instrument_own_init_env_takes_the_guard, setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_instrument_deeper_than_the_stack, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_instrument_reload_at_same_address,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_inlined_called_again,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_instrument_names_made_at_flush,

@@ -39,6 +39,9 @@ struct cflame__node_s {
  * the function's address in reserved_[1] and its code size in
  * reserved_[0]; a span macro's callsite has 0 in reserved_[1]. */
 #define CFLAME__CS_FN(cs) ((uintptr_t)(cs)->reserved_[1])
+/* The interest of an instrumented function's callsite once its module is
+ * unloaded: neither on nor off, and never rewritten by a new filter. */
+#define CFLAME__INTEREST_DEAD 3u
 #define CFLAME__CS_FN_LEN(cs) ((uintptr_t)(cs)->reserved_[0])
 
 /* Stack slots. Output frames stop at CFLAME_MAX_DEPTH (the tree depth), but

@@ -92,8 +92,12 @@ static void refilter(void) {
   int unsure = forget_unloaded() != 0;
   for (uint32_t id = 1; id < site_count; id++) {
     cflame__site_t *s = site_slot(id);
-    if (s->cs && !s->cs_gone && !(unsure && s->cs_static))
-      st_relaxed(&((cflame_callsite_t *)s->cs)->interest_, interest_of(s));
+    uint32_t *p = s->cs ? &((cflame_callsite_t *)s->cs)->interest_ : NULL,
+             old = CFLAME__INTEREST_DEAD; /* an unloaded function's stays */
+    if (p && !s->cs_gone && !(unsure && s->cs_static) &&
+        (old = ld_relaxed(p)) != CFLAME__INTEREST_DEAD)
+      __atomic_compare_exchange_n(p, &old, interest_of(s), 0,
+                                  __ATOMIC_RELAXED, __ATOMIC_RELAXED);
   }
   if (unsure)
     cflame__report(CFLAME_FAULT_DROPPED,

@@ -36,6 +36,8 @@ typedef struct mod_s {
   sym_t *syms;
   size_t n;
   char *pool;
+  uint64_t dso_handle; /* st_value of __dso_handle (.symtab), 0 if none */
+  int gone;            /* unloaded (atomic: set inside dlclose) */
   struct mod_s *next;
 } mod_t;
 
@@ -137,6 +139,11 @@ NO_INSTR static int copy_table(mod_t *m, const unsigned char *map,
   }
   size_t k = 0, at = 0;
   for (size_t i = 0; i < n; i++) {
+    if (tab->sh_type == SHT_SYMTAB && sym[i].st_shndx != SHN_UNDEF &&
+        sym[i].st_name < strsize &&
+        strncmp(str + sym[i].st_name, "__dso_handle",
+                strsize - sym[i].st_name) == 0)
+      m->dso_handle = sym[i].st_value;
     if (!is_func(&sym[i], str, strsize))
       continue;
     const char *s = str + sym[i].st_name;
@@ -212,6 +219,28 @@ NO_INSTR static char *stem_of(const char *path) {
   return s;
 }
 
+/* glibc's (and every C++ ABI's): run fn(arg) when the object whose
+ * __dso_handle is dso is unloaded, or at exit. */
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+
+static void (*unload_listener)(const void *module);
+
+NO_INSTR void cflame__symbols_on_unload(void (*fn)(const void *module)) {
+  __atomic_store_n(&unload_listener, fn, __ATOMIC_RELEASE);
+}
+
+/* Run by the loader as the module goes (or at exit, for one still loaded):
+ * a later lookup at its addresses reads whatever is mapped there then. The
+ * module's snapshot stays: names already given out point into it. */
+NO_INSTR static void module_unloaded(void *arg) {
+  mod_t *m = arg;
+  __atomic_store_n(&m->gone, 1, __ATOMIC_RELEASE); /* no lock: see .h */
+  void (*fn)(const void *) =
+      __atomic_load_n(&unload_listener, __ATOMIC_ACQUIRE);
+  if (fn)
+    fn(m);
+}
+
 /* The snapshot of the module found by f, read on first use (lock held). */
 NO_INSTR static mod_t *module_of(find_t *f) {
   /* The executable has no name in the loader's list: ask the kernel once
@@ -229,7 +258,8 @@ NO_INSTR static mod_t *module_of(find_t *f) {
   /* Keyed by bias and path: a library unloaded and loaded again at another
    * address, or another file mapped at the same place, is a new module. */
   for (mod_t *m = mods; m; m = m->next)
-    if (m->bias == f->bias && strcmp(m->path, f->path) == 0)
+    if (!__atomic_load_n(&m->gone, __ATOMIC_ACQUIRE) && m->bias == f->bias &&
+        strcmp(m->path, f->path) == 0)
       return m;
   mod_t *m = calloc(1, sizeof *m);
   if (!m)
@@ -246,6 +276,12 @@ NO_INSTR static mod_t *module_of(find_t *f) {
   nsyms += m->n;
   m->next = mods;
   mods = m;
+  /* A shared object's destructors run __cxa_finalize on its __dso_handle
+   * when dlclose unloads it: so this module's unload is known when it
+   * happens (the executable's handle runs only at exit). */
+  if (!f->is_exe && m->dso_handle)
+    (void)__cxa_atexit(module_unloaded, m,
+                       (void *)(m->bias + (uintptr_t)m->dso_handle));
   return m;
 }
 
@@ -308,6 +344,7 @@ NO_INSTR int cflame__symbols_lookup(const void *addr, cflame__sym_t *out) {
   uint64_t off = f->addr - f->bias;
   const sym_t *s = sym_at(m, off);
   out->module = m->stem;
+  out->module_id = m;
   out->size = s ? s->size : 0;
   out->name = s ? m->pool + s->name : offset_name(m->stem, off);
   rc = out->name ? 0 : -1;

@@ -2,7 +2,7 @@
  * (and no span calls but one CFLAME_SCOPE) that test_instrument runs with
  * CFLAME_FLAME set, so it must record every function with zero setup code.
  *
- *   cflame-instr-child MODE [PLUGIN]
+ *   cflame-instr-child MODE [PLUGIN [PLUGIN2]]
  *   MODE: main   global, static, recursive functions, a macro scope inside
  *                an instrumented function, longjmp out of two functions,
  *                PLUGIN dlopen'ed, called and dlclose'd, two threads
@@ -16,6 +16,8 @@
  *                then a call: it must nest where it is
  *         initenv the program calls cflame_init_env itself, then drops
  *                the guard: it owns the sink the first call installed
+ *         reload PLUGIN dlopen'ed, called, dlclose'd, then PLUGIN2 (the
+ *                same code, other names), likely at the same address
  *         inlined the functions inlined into inlined_parent, three times:
  *                the later times take the hooks' cached pushes
  *         lazyname a function whose name is too long for a frame: its name
@@ -137,17 +139,44 @@ static NOINLINE void rec_jump(int level) {
   sink = level; /* not a tail call */
 }
 
-static NOINLINE int use_plugin(const char *path) {
+static void *plugin_at; /* where the last plugin's entry was */
+
+/* Loads path, calls its function fn, unloads it (inlined, not a frame). */
+NO_INSTR static inline __attribute__((always_inline)) int
+call_plugin(const char *path, const char *fn) {
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     fprintf(stderr, "instr-child: dlopen: %s\n", dlerror());
     return -1;
   }
   int (*entry)(int);
-  *(void **)&entry = dlsym(h, "plugin_entry");
+  *(void **)&entry = dlsym(h, fn);
+  plugin_at = *(void **)&entry;
   int r = entry ? entry(3) : -1;
   dlclose(h);
   return r;
+}
+
+static NOINLINE int use_plugin(const char *path) {
+  return call_plugin(path, "plugin_entry");
+}
+
+static NOINLINE int use_twin(const char *path) {
+  return call_plugin(path, "other_entry");
+}
+
+/* reload: the plugin, unloaded, then its twin (other names), which the
+ * loader tends to put at the same address: each keeps its own names. */
+static NOINLINE int reload(const char *path, const char *path2) {
+  if (use_plugin(path) < 0)
+    return -1;
+  void *first = plugin_at;
+  if (use_twin(path2) < 0)
+    return -1;
+  fprintf(stderr, "instr-child: reload: the twin's entry %s\n",
+          plugin_at == first ? "took the first one's address"
+                             : "is elsewhere");
+  return 0;
 }
 
 /* race: four threads call 128 functions at once, each resolved by
@@ -349,6 +378,8 @@ int main(int argc, char **argv) {
     global_work(1);
     return own_init_env() == 0 ? 0 : 3;
   }
+  if (!strcmp(argv[1], "reload"))
+    return argc < 4 || reload(argv[2], argv[3]) != 0 ? 2 : 0;
   if (!strcmp(argv[1], "inlined")) {
     for (int i = 0; i < 3; i++)
       inlined_parent();

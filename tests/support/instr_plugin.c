@@ -1,7 +1,17 @@
 /* Loaded by cflame-instr-child with dlopen and dlclose'd before it exits:
  * its functions must keep their names in the output. Built with
- * -finstrument-functions; the hooks come from the executable. */
+ * -finstrument-functions; the hooks come from the executable. Built twice:
+ * the second copy (PLUGIN_OTHER) has the same code under other names
+ * (other_*), so the loader tends to put it where the first one was. */
 #define NOINLINE __attribute__((noinline))
+
+#ifdef PLUGIN_OTHER
+#define PLUGIN_NAME(x) other_##x
+#else
+#define PLUGIN_NAME(x) plugin_##x
+#endif
+#define plugin_entry PLUGIN_NAME(entry)
+#define plugin_helper PLUGIN_NAME(helper)
 
 int plugin_entry(int n);
 
