@@ -166,7 +166,7 @@ NO_INSTR static inline cflame__fnent_t **front_slot(const void *fn) {
 /* The table entry of fn if the front cache has it, else NULL. */
 NO_INSTR static inline cflame__fnent_t *front_find(const void *fn) {
   cflame__fnent_t *e = ld_acquire(front_slot(fn));
-  return e && e->fn == fn && !ld_relaxed(&e->dead) ? e : NULL;
+  return e && ld_relaxed(&e->fn) == fn ? e : NULL;
 }
 
 /* Is fn a function that is never recorded (excluded, below the minimum
@@ -213,8 +213,8 @@ enter_full(const void *fn, const void *caller, uintptr_t sp,
     return;
   if (!stack_known)
     stack_bounds();
-  if (!e && (!(e = cflame__fntab_find(fn)) || ld_acquire(&e->dead))) {
-    in_slow = 1; /* new, or its module was unloaded: a new entry */
+  if (!e && !(e = cflame__fntab_find(fn))) {
+    in_slow = 1;
     e = cflame__fntab_add(fn);
     in_slow = 0;
     if (!e)

@@ -13,14 +13,12 @@
 /* One per function address, never freed; cs is NULL for a function that
  * is never recorded (below the minimum size, excluded, out of memory). */
 typedef struct cflame__fnent_s {
-  const void *fn;
+  const void *fn;   /* NULL once its module is unloaded (atomic): the address
+                       may hold another function then, which gets an entry
+                       of its own; this one stays in the table, unmatched */
   cflame_callsite_t *cs;
   uintptr_t len; /* bytes of the function's code (a guess if unknown) */
   const void *module; /* symbols.h module_id */
-  int dead;      /* its module was unloaded (atomic): the address may hold
-                    another function now; the next call makes a new entry */
-  struct cflame__fnent_s *buried; /* replaced dead entries, kept (a reader
-                                     may still hold one) */
 } cflame__fnent_t;
 
 /* The code size assumed for a function without a symbol (stripped). */
@@ -33,9 +31,9 @@ void cflame__fntab_setup(void);
 /* The entry of fn, or NULL if it has none yet. Lock-free, any thread. */
 cflame__fnent_t *cflame__fntab_find(const void *fn);
 
-/* The entry of fn, made on first use (or in place of a dead one): finds the
- * function's symbol and registers its callsite (slow; takes the table
- * lock). NULL if out of memory. */
+/* The entry of fn, made on first use: finds the function's symbol and
+ * registers its callsite (slow; takes the table lock). NULL if out of
+ * memory. */
 cflame__fnent_t *cflame__fntab_add(const void *fn);
 
 /* cflame_init_env for the first instrumented call (env.c): the program's

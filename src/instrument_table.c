@@ -114,13 +114,13 @@ NO_INSTR cflame__fnent_t *cflame__fntab_find(const void *fn) {
     return NULL;
   for (size_t i = hash_fn(fn) & t->mask;; i = (i + 1) & t->mask) {
     cflame__fnent_t *e = __atomic_load_n(&t->slot[i], __ATOMIC_ACQUIRE);
-    if (!e || e->fn == fn)
+    if (!e || ld_relaxed(&e->fn) == fn)
       return e;
   }
 }
 
 NO_INSTR static void table_put(table_t *t, cflame__fnent_t *e) {
-  size_t i = hash_fn(e->fn) & t->mask;
+  size_t i = hash_fn(ld_relaxed(&e->fn)) & t->mask;
   while (t->slot[i])
     i = (i + 1) & t->mask;
   __atomic_store_n(&t->slot[i], e, __ATOMIC_RELEASE);
@@ -188,49 +188,30 @@ NO_INSTR static cflame_callsite_t *callsite_new(const void *fn,
   return cs;
 }
 
-/* Puts n in the slot of the dead entry d (table lock held); d is kept on
- * the list of replaced entries. */
-static cflame__fnent_t *graveyard;
-
-NO_INSTR static void table_replace(cflame__fnent_t *d, cflame__fnent_t *n) {
-  size_t i = hash_fn(d->fn) & table->mask;
-  while (table->slot[i] != d)
-    i = (i + 1) & table->mask;
-  __atomic_store_n(&table->slot[i], n, __ATOMIC_RELEASE);
-  d->buried = graveyard;
-  graveyard = d;
-}
-
 NO_INSTR cflame__fnent_t *cflame__fntab_add(const void *fn) {
   pthread_mutex_lock(&table_lock);
-  cflame__fnent_t *e = cflame__fntab_find(fn), *n;
-  if ((!e || ld_acquire(&e->dead)) && table_reserve() == 0 &&
-      (n = calloc(1, sizeof *n))) {
-    n->fn = fn;
-    n->cs = callsite_new(fn, n);
-    if (e) {
-      table_replace(e, n);
-    } else {
-      table_put(table, n);
-      table_used++;
-    }
-    e = n;
+  cflame__fnent_t *e = cflame__fntab_find(fn);
+  if (!e && table_reserve() == 0 && (e = calloc(1, sizeof *e))) {
+    e->fn = fn;
+    e->cs = callsite_new(fn, e);
+    table_put(table, e);
+    table_used++;
   }
   pthread_mutex_unlock(&table_lock);
   return e;
 }
 
 /* A module was unloaded (inside dlclose, so no lock): its functions'
- * entries die, and their callsites stop matching the hooks' fast path, so
- * that a function loaded later at one of their addresses gets an entry of
- * its own. The entries stay allocated; the table is read without a lock. */
+ * entries match no address any more, and their callsites stop matching the
+ * hooks' fast path, so that a function loaded later at one of their
+ * addresses gets an entry of its own. The table is read without a lock. */
 NO_INSTR static void module_unloaded(const void *module) {
   table_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
   for (size_t i = 0; t && i <= t->mask; i++) {
     cflame__fnent_t *e = __atomic_load_n(&t->slot[i], __ATOMIC_ACQUIRE);
-    if (!e || e->module != module)
+    if (!e || e->module != module || !ld_relaxed(&e->fn))
       continue;
-    st_release(&e->dead, 1);
+    st_relaxed(&e->fn, NULL);
     if (e->cs)
       st_relaxed(&e->cs->interest_, CFLAME__INTEREST_DEAD);
   }
