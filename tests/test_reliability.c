@@ -343,18 +343,23 @@ static void fork_child_work(void) {
   CHECK(strstr(memout_str(&m), "child_new_callsite") != NULL);
 }
 
-/* Under TSan a child hung once (fork 0, on a loaded CI machine; not seen
- * again in six concurrent local runs, nor ever in the other builds). TSan's
- * fork handling while other threads allocate is a known source of such
- * hangs, so TSan builds fork fewer times; the others keep 150. A hung child
- * is reported after cleanup, so a failure leaves no sink behind. */
-#define FORKS (TEST_TSAN ? 30 : 150)
+/* 150 forks. Not in ASan or TSan builds: their allocators (clang 14) are
+ * not fork-safe. A fork child that allocates while another thread of the
+ * parent was inside the sanitizer's allocator waits for ever on the
+ * allocator's semaphore (gdb on hung children: SizeClassAllocator64::
+ * GetFromAllocator -> Semaphore::Wait, from malloc in the child's
+ * cflame_flame_writer or flush), about one run in 25 under load. glibc's
+ * malloc is fork-safe, so the other builds run it. A hung child is
+ * reported after cleanup, so a failure leaves no sink behind. */
+#define FORKS 150
 
 /* Forks many times while three threads take the error, registry, slab and
  * slot locks in loops: every child registers, makes a registry span and
  * reports a fault without hanging. */
 static void test_rel_fork_with_busy_locks(void **state) {
   (void)state;
+  if (TEST_ASAN || TEST_TSAN)
+    skip(); /* see FORKS */
   memout_t m;
   memset(&m, 0, sizeof m);
   cflame_guard_t *g = NULL;
