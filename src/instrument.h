@@ -19,6 +19,7 @@ typedef struct cflame__fnent_s {
   cflame_callsite_t *cs;
   uintptr_t len; /* bytes of the function's code (a guess if unknown) */
   const void *module; /* symbols.h module_id */
+  struct cflame__fnent_s *sibling; /* the module's entry made before */
 } cflame__fnent_t;
 
 /* The code size assumed for a function without a symbol (stripped). */

@@ -188,12 +188,41 @@ NO_INSTR static cflame_callsite_t *callsite_new(const void *fn,
   return cs;
 }
 
+/* Each module's entries, newest first, so that an unload visits only its
+ * own: a list of modules, pushed under the table lock, read without it. */
+typedef struct modlist_s {
+  const void *module;
+  cflame__fnent_t *first;
+  struct modlist_s *next;
+} modlist_t;
+static modlist_t *modules;
+
+/* Adds e to its module's list (table lock held); an entry outside any
+ * module, or with no memory for the list, is in none (never retired). */
+NO_INSTR static void module_add(cflame__fnent_t *e) {
+  if (!e->module)
+    return;
+  modlist_t *l = modules;
+  while (l && l->module != e->module)
+    l = l->next;
+  if (!l) {
+    if (!(l = calloc(1, sizeof *l)))
+      return;
+    l->module = e->module;
+    l->next = modules;
+    __atomic_store_n(&modules, l, __ATOMIC_RELEASE);
+  }
+  e->sibling = l->first;
+  __atomic_store_n(&l->first, e, __ATOMIC_RELEASE);
+}
+
 NO_INSTR cflame__fnent_t *cflame__fntab_add(const void *fn) {
   pthread_mutex_lock(&table_lock);
   cflame__fnent_t *e = cflame__fntab_find(fn);
   if (!e && table_reserve() == 0 && (e = calloc(1, sizeof *e))) {
     e->fn = fn;
     e->cs = callsite_new(fn, e);
+    module_add(e);
     table_put(table, e);
     table_used++;
   }
@@ -201,16 +230,18 @@ NO_INSTR cflame__fnent_t *cflame__fntab_add(const void *fn) {
   return e;
 }
 
-/* A module was unloaded (inside dlclose, so no lock): its functions'
- * entries match no address any more, and their callsites stop matching the
- * hooks' fast path, so that a function loaded later at one of their
- * addresses gets an entry of its own. The table is read without a lock. */
+/* A module was unloaded (inside dlclose, so no lock; or at exit): its
+ * functions' entries match no address any more, and their callsites stop
+ * matching the hooks' fast path, so that a function loaded later at one of
+ * their addresses gets an entry of its own. Its own entries only: at exit
+ * every module still loaded comes here. */
 NO_INSTR static void module_unloaded(const void *module) {
-  table_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
-  for (size_t i = 0; t && i <= t->mask; i++) {
-    cflame__fnent_t *e = __atomic_load_n(&t->slot[i], __ATOMIC_ACQUIRE);
-    if (!e || e->module != module || !ld_relaxed(&e->fn))
-      continue;
+  modlist_t *l = __atomic_load_n(&modules, __ATOMIC_ACQUIRE);
+  while (l && l->module != module)
+    l = l->next;
+  for (cflame__fnent_t *e = l ? __atomic_load_n(&l->first, __ATOMIC_ACQUIRE)
+                              : NULL;
+       e; e = e->sibling) {
     st_relaxed(&e->fn, NULL);
     if (e->cs)
       st_relaxed(&e->cs->interest_, CFLAME__INTEREST_DEAD);
