@@ -194,8 +194,7 @@ __attribute__((noinline)) NO_INSTR static int setup(void) {
 NO_INSTR static inline __attribute__((always_inline)) void
 push(cflame__thread_t *t, cflame__frame_t *top, cflame__node_t *cur,
      cflame__node_t *child, uintptr_t sp, const void *caller, uint64_t now) {
-  cflame__add_self(cur, now - t->last);
-  t->last = now;
+  cflame__charge_fast(t, cur, now);
   (void)cflame__push_top(t, top, child, 0, sp, (uintptr_t)caller);
 }
 
@@ -440,10 +439,5 @@ HOOK void __cyg_profile_func_exit(void *fn, void *caller) {
     exit_miss(fn);
     return;
   }
-  uint64_t now = cflame__plat_tsc();
-  cflame__node_t *node = top->node;
-  cflame__add_self(node, now - t->last);
-  t->last = now;
-  signal_fence(); /* the top is read again: one subtract from memory */
-  t->top--;
+  cflame__pop_fast(t, top, cflame__plat_tsc());
 }

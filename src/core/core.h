@@ -367,6 +367,25 @@ static inline void cflame__record(cflame__thread_t *t, uint32_t kind,
   t->busy = was;
 }
 
+/* cflame__charge for the fast paths, which run only with the TSC: no check
+ * against a clock that went back. Two cores' TSCs may differ by a few
+ * ticks, so a slice can come out slightly negative: it wraps here and
+ * cancels out in the sums; sinks read a node below zero as zero. */
+static inline __attribute__((always_inline)) void
+cflame__charge_fast(cflame__thread_t *t, cflame__node_t *n, uint64_t now) {
+  cflame__add_self(n, now - t->last);
+  t->last = now;
+}
+
+/* The fast paths' exit: the top frame's time charged at `now` and the frame
+ * popped, the top read again (one subtract from memory). */
+static inline __attribute__((always_inline)) void
+cflame__pop_fast(cflame__thread_t *t, cflame__frame_t *top, uint64_t now) {
+  cflame__charge_fast(t, top->node, now);
+  signal_fence();
+  t->top--;
+}
+
 /* Charges the time since the thread's previous event to node n. */
 static inline void cflame__charge(cflame__thread_t *t, cflame__node_t *n,
                                   uint64_t now) {

@@ -316,8 +316,7 @@ miss(cflame_callsite_t *cs, uint64_t now, uintptr_t sp, uintptr_t ra,
       last->hint = child;
     cur->cache = child;
   }
-  cflame__add_self(cur, now - t->last);
-  t->last = now;
+  cflame__charge_fast(t, cur, now);
   return cflame__push_top(t, top, child, 0, sp, ra);
 }
 
@@ -370,11 +369,7 @@ enter_fast(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra, int own_ra) {
       return enter_unhinted(cs, now, sp, RA());
     cur->cache = child;
   }
-  /* Two cores' TSCs may differ by a few ticks: a slice can come out
-   * slightly negative. It wraps here and cancels out in the sums; sinks
-   * read a node below zero as zero. */
-  cflame__add_self(cur, now - t->last);
-  t->last = now;
+  cflame__charge_fast(t, cur, now);
   return cflame__push_top(t, top, child, 0, sp, RA());
 }
 #undef RA
@@ -403,10 +398,5 @@ void cflame_scope_exit(cflame_token_t tok) {
     end_generic(tok, t);
     return;
   }
-  uint64_t now = cflame__plat_tsc();
-  cflame__node_t *node = top->node;
-  cflame__add_self(node, now - t->last);
-  t->last = now;
-  signal_fence(); /* the top is read again: one subtract from memory */
-  t->top--;
+  cflame__pop_fast(t, top, cflame__plat_tsc());
 }
