@@ -522,6 +522,9 @@ typedef struct cflame__site_s {
 } cflame__site_t;
 uint32_t cflame__registry_register(cflame_callsite_t *cs);
 cflame__site_t *cflame__registry_site(uint32_t id);
+/* A malloc'd sanitized copy of in[0..len) (a frame name); *repaired set to
+ * 1 if anything had to change. NULL if out of memory. */
+char *cflame__sanitized_copy(const char *in, size_t len, int *repaired);
 /* s's sanitized name. An instrumented function's site is named here, the
  * first time anything reads its name (a sink, at a flush or a drain), not
  * when its function is first called; "[unknown]" if out of memory (named

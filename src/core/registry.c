@@ -37,7 +37,7 @@ cflame__site_t *cflame__registry_site(uint32_t id) {
   return site_slot(id);
 }
 
-static char *sanitized_copy(const char *in, size_t len, int *repaired) {
+char *cflame__sanitized_copy(const char *in, size_t len, int *repaired) {
   char buf[CFLAME__NAME_MAX + 1];
   unsigned report = 0;
   size_t n = cflame__sanitize(buf, sizeof buf, in, len, 0, &report);
@@ -121,7 +121,8 @@ static int module_repaired;
 static char *module_copy(const char *stem, int *repaired) {
   if (stem != module_in || !module_out) {
     int r = 0;
-    char *copy = sanitized_copy(stem, strnlen(stem, CFLAME__NAME_MAX * 4), &r);
+    char *copy =
+        cflame__sanitized_copy(stem, strnlen(stem, CFLAME__NAME_MAX * 4), &r);
     if (!copy)
       return NULL;
     module_in = stem;
@@ -153,23 +154,22 @@ uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   if (CFLAME__CS_FN(cs) && name)
     s->raw = name; /* named when first read: cflame__site_name */
   else
-    s->name = sanitized_copy(
+    s->name = cflame__sanitized_copy(
         name, name ? strnlen(name, CFLAME__NAME_MAX * 4) : 0, &repaired);
   if (s->raw && cs->target == cs->file) {
     s->target = s->file = module_copy(cs->target, &repaired);
   } else if (cs->target) {
-    s->target = sanitized_copy(cs->target,
-                               strnlen(cs->target, CFLAME__NAME_MAX * 4),
-                               &repaired);
+    s->target = cflame__sanitized_copy(
+        cs->target, strnlen(cs->target, CFLAME__NAME_MAX * 4), &repaired);
   } else {
     /* The stem of the file: src/net/parser.c -> parser. */
     const char *dot = strrchr(base, '.');
     size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-    s->target = n ? sanitized_copy(base, n, &repaired) : calloc(1, 1);
+    s->target = n ? cflame__sanitized_copy(base, n, &repaired) : calloc(1, 1);
   }
   if (!s->file)
-    s->file = sanitized_copy(base, strnlen(base, CFLAME__NAME_MAX * 4),
-                             &repaired);
+    s->file = cflame__sanitized_copy(
+        base, strnlen(base, CFLAME__NAME_MAX * 4), &repaired);
   /* Copies: a plugin's strings go with it at dlclose. */
   s->function = cs->function ? dup_bounded(cs->function) : NULL;
   s->line = cs->line;

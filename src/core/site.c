@@ -25,13 +25,11 @@ const char *cflame__site_name(cflame__site_t *s) {
   }
   if (!s->raw)
     return unnamed;
-  char buf[CFLAME__NAME_MAX + 1];
-  unsigned repaired = 0;
-  size_t n = cflame__sanitize_cstr(buf, sizeof buf, s->raw, 0, &repaired);
-  name = malloc(n + 1);
+  int repaired = 0;
+  name = cflame__sanitized_copy(
+      s->raw, strnlen(s->raw, CFLAME__NAME_MAX * 4), &repaired);
   if (!name)
     return unnamed;
-  memcpy(name, buf, n + 1);
   /* Two readers may name it at once: the first one's copy is kept. */
   char *none = NULL;
   if (!__atomic_compare_exchange_n(&s->name, &none, name, 0, __ATOMIC_ACQ_REL,
