@@ -45,16 +45,6 @@ static volatile uint64_t keep;
 
 static interp_opts_t opt = {.runs = 5, .rounds = 2, .iters = 3000};
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return (x > y) - (x < y);
-}
-
-static double median_ms(uint64_t *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_u64);
-  return (n % 2 ? (double)v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0) / 1e6;
-}
-
 static cflame_guard_t *flame_install(int fd) {
   cflame_guard_t *g = NULL;
   int rc = cflame_flame_fd(fd, NULL, &g);
@@ -166,8 +156,9 @@ int main(int argc, char **argv) {
   cflame_guard_drop(flame);
   close(fd);
 
-  double off = median_ms(t_off, opt.runs), nosink = median_ms(t_nosink, opt.runs);
-  double on = median_ms(t_on, opt.runs);
+  double off = interp_median(t_off, opt.runs) / 1e6;
+  double nosink = interp_median(t_nosink, opt.runs) / 1e6;
+  double on = interp_median(t_on, opt.runs) / 1e6;
   printf("cflame %s auto-instrumented interpreter: clock %s; %d programs x "
          "%d loop iterations per run; %d runs\n",
          cflame_version(), cflame_clock_name(), opt.rounds, opt.iters,

@@ -93,3 +93,14 @@ int interp_opts_parse(interp_opts_t *o, int argc, char **argv,
              ? 2
              : 0;
 }
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+double interp_median(uint64_t *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_u64);
+  return n % 2 ? (double)v[n / 2]
+               : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
+}

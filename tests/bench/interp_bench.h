@@ -22,6 +22,9 @@ uint64_t interp_run(round_fn fn, int rounds, uint32_t seed0, int iters);
  * a warm-up round of it, every stack exists). */
 void interp_run_one(round_fn fn, int rounds, uint32_t seed, int iters);
 
+/* The median of v[0..n) (sorts v), in v's units; n >= 1. */
+double interp_median(uint64_t *v, int n);
+
 typedef struct interp_opts_s {
   int runs, rounds, iters;
   const char *out;      /* --out FILE */

@@ -47,16 +47,6 @@ static void die(const char *what, int rc) {
   exit(1);
 }
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return (x > y) - (x < y);
-}
-
-static uint64_t median(uint64_t *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_u64);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static cflame_guard_t *flame_install(int fd) {
   cflame_guard_t *g = NULL;
   int rc = cflame_flame_fd(fd, NULL, &g);
@@ -195,8 +185,8 @@ int main(int argc, char **argv) {
   for (int r = 1; r < opt.runs; r++)
     slow_warm += slow[r];
   uint64_t cold = slow[0];
-  double med_on = (double)median(t_on, opt.runs);
-  double med_off = (double)median(t_off, opt.runs);
+  double med_on = interp_median(t_on, opt.runs);
+  double med_off = interp_median(t_off, opt.runs);
   char load[128] = "?";
   FILE *lf = fopen("/proc/loadavg", "r");
   if (lf) {
@@ -214,13 +204,13 @@ int main(int argc, char **argv) {
          med_on / 1e6);
   printf("%-34s %12.3f\n", "ratio instrumented / compiled out",
          med_on / med_off);
-  double med_off2 = (double)median(t_off2, opt.runs);
+  double med_off2 = interp_median(t_off2, opt.runs);
   printf("%-34s %12.1f ms, ratio %.3f\n", "compiled in, no sink (median)",
-         (double)median(t_nosink, opt.runs) / 1e6,
-         (double)median(t_nosink, opt.runs) / med_off2);
+         interp_median(t_nosink, opt.runs) / 1e6,
+         interp_median(t_nosink, opt.runs) / med_off2);
   printf("%-34s %12.1f ms, ratio %.3f\n", "compiled in, filtered out",
-         (double)median(t_filt, opt.runs) / 1e6,
-         (double)median(t_filt, opt.runs) / med_off2);
+         interp_median(t_filt, opt.runs) / 1e6,
+         interp_median(t_filt, opt.runs) / med_off2);
   printf("%-34s %12.1f ms (beside the two above)\n", "compiled out, again",
          med_off2 / 1e6);
   printf("%-34s %12" PRIu64 "\n", "span pairs per run", pairs);
