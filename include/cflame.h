@@ -365,9 +365,10 @@ typedef struct cflame_flame_opts_s {
   bool fields_in_frame;     /* default false: frames read "name{k=v, k2=v2}" */
   bool compensate;          /* default false: subtract cflame's own cost
                                per span pair, measured at the session's
-                               start, where it lands (aggregate mode; see
-                               README "Own cost"); no effect with an
-                               injected clock */
+                               first flush, where it lands (aggregate mode;
+                               spans run in precise mode meanwhile, about
+                               3.5x slower; see README "Own cost"); no
+                               effect with an injected clock */
   size_t buffer_size;       /* writer buffer in bytes, default 64 KiB */
   size_t stream_records;    /* per-thread record ring, default 4096 */
   uint64_t reserved_[4];    /* zero: room to grow */
@@ -408,7 +409,8 @@ typedef struct cflame_pprof_opts_s {
   bool module_path;      /* default true: functions read "target::name" */
   bool fields_in_frame;  /* default false: functions read "name{k=v}" */
   bool compensate;       /* default false: cflame's own cost per span pair
-                            taken out of `wall`, as in the flame sink */
+                            taken out of `wall`, as in the flame sink
+                            (precise mode, about 3.5x slower) */
   uint64_t reserved_[4]; /* zero: room to grow */
 } cflame_pprof_opts_t;
 

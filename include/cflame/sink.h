@@ -55,7 +55,13 @@ enum {
   CFLAME_SINK_RECORDS = 1u << 1,
   CFLAME_SINK_EVENTS = 1u << 2,
   CFLAME_SINK_FIELDS = 1u << 3,
-  CFLAME_SINK_SPANS = 1u << 4
+  CFLAME_SINK_SPANS = 1u << 4,
+  /* Precise mode, for sinks that take cflame's own cost out
+   * (cflame_thread_own_ticks): while such a sink is installed, every span
+   * reads the TSC fenced and fences its own work off the program's, so
+   * that a pair costs the same around any work. Spans then cost about 4x
+   * as much (README "Own cost"). Nothing changes with another clock. */
+  CFLAME_SINK_PRECISE = 1u << 5
 };
 
 /* Sinks installed at once, of every kind together. */
@@ -248,10 +254,10 @@ CFLAME_API int cflame_site_info(uint32_t site, cflame_site_info_t *out);
  * both ends with the same call (never negative). */
 CFLAME_API uint64_t cflame_sink_ticks_ns(uint64_t ticks);
 
-/* cflame's own cost per span pair in clock ticks, measured when the
- * session started: `in` lands in each span's own self time (per enter of
- * it), `out` in its parent's (per enter of a child). 0 with an injected
- * clock. */
+/* cflame's own cost per span pair in clock ticks, measured at the first
+ * call in a session (again if precise mode came or went): `in` lands in
+ * each span's own self time (per enter of it), `out` in its parent's (per
+ * enter of a child). 0 with an injected clock. */
 CFLAME_API void cflame_sink_overhead(uint64_t *in_ticks, uint64_t *out_ticks);
 
 /* t's node self times in ticks with cflame's own cost taken out (per node

@@ -5,6 +5,7 @@
 #include <string.h>
 
 int cflame__clock_mode = CFLAME__CLOCK_MONO;
+int cflame__precise;
 static cflame_clock_fn user_fn;
 static void *user_ctx;
 static int forced = CFLAME_CLOCK_AUTO;

@@ -10,10 +10,18 @@ enum { CFLAME__CLOCK_TSC = 0, CFLAME__CLOCK_MONO = 1, CFLAME__CLOCK_USER = 2 };
 extern int cflame__clock_mode;
 uint64_t cflame__clock_now_slow(void);
 
+/* Precise mode (the session's sinks compensate): the TSC is read fenced and
+ * the span paths fence their own work off the program's, so that what
+ * cflame costs per pair is the same around any work and can be taken out.
+ * Fast paths are off meanwhile. Set with the session (sink lock). */
+extern int cflame__precise;
+
 /* One read per enter/exit; the TSC case stays inline. */
 static inline uint64_t cflame__now(void) {
   if (cflame_likely(ld_relaxed(&cflame__clock_mode) == CFLAME__CLOCK_TSC))
-    return cflame__plat_tsc();
+    return cflame_unlikely(ld_relaxed(&cflame__precise))
+               ? cflame__plat_tsc_fenced()
+               : cflame__plat_tsc();
   return cflame__clock_now_slow();
 }
 

@@ -55,8 +55,10 @@ void cflame__sinks_publish(int fresh) {
   if (spans)
     spans_ever = 1;
   st_relaxed(&cflame__want_spans, spans);
-  int fast = live && !rec &&
-             ld_relaxed(&cflame__clock_mode) == CFLAME__CLOCK_TSC;
+  int tsc = ld_relaxed(&cflame__clock_mode) == CFLAME__CLOCK_TSC;
+  int precise = live && tsc && cflame__sinks_with(CFLAME_SINK_PRECISE) != 0;
+  st_relaxed(&cflame__precise, precise);
+  int fast = live && !rec && !precise && tsc;
   st_release(&cflame__fast, fast ? live : CFLAME__FAST_NONE);
   st_release(&cflame__live, live);
 }

@@ -263,16 +263,17 @@ cflame__frame_redo(cflame__frame_t *f, cflame__node_t *node, uint64_t serial,
   return serial;
 }
 
-/* The fast paths only run in record-free sessions with the TSC clock, on a
- * thread set up for the live session (cflame__fast equals its session);
- * everything else, including the first span of a thread, takes these
- * out-of-line routes. Keeping every call out of the fast paths (or in tail
+/* The fast paths only run in record-free sessions with the TSC clock, out
+ * of precise mode (clock.h), on a thread set up for the live session
+ * (cflame__fast equals its session); everything else, including the first
+ * span of a thread, takes these out-of-line routes. Keeping every call out of the fast paths (or in tail
  * position) lets them run in caller-saved registers with no stack frame. */
 __attribute__((noinline)) static cflame_token_t
 enter_generic(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
   cflame__thread_t *t = tls;
   if (t->session != ld_acquire(&cflame__live))
     return enter_setup(cs, sp, ra);
+  int precise = ld_relaxed(&cflame__precise);
   uint64_t now = cflame__now();
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node;
@@ -285,6 +286,8 @@ enter_generic(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
   uint64_t serial = cflame__push_top(t, top, child, t->slow_tag, sp, ra);
   if (t->stream)
     cflame__record(t, CFLAME_RECORD_ENTER, child->index, now);
+  if (precise)
+    cflame__plat_fence(); /* done before the span's work starts */
   return serial;
 }
 
@@ -334,6 +337,8 @@ enter_unhinted(cflame_callsite_t *cs, uint64_t now, uintptr_t sp,
 
 __attribute__((noinline)) static void end_generic(cflame_token_t tok,
                                                   cflame__thread_t *t) {
+  if (ld_relaxed(&cflame__precise))
+    cflame__plat_fence(); /* the span's work is done before this starts */
   cflame__frame_t *top = t->top;
   if ((int64_t)tok <= 0 || t->overflow ||
       (top->serial & ~CFLAME__SERIAL_NONE) != tok) {
@@ -345,6 +350,8 @@ __attribute__((noinline)) static void end_generic(cflame_token_t tok,
   cflame__charge(t, top->node, now);
   if (t->stream)
     cflame__record(t, CFLAME_RECORD_EXIT, top[-1].node->index, now);
+  if (ld_relaxed(&cflame__precise))
+    cflame__plat_fence();
 }
 
 /* own_ra (a constant): ra is the return address of the function enter_fast

@@ -76,7 +76,8 @@ cflame__thread_t *cflame__thread_scratch(void) {
   t->serial = UINT64_C(0x7fffff) << 40;
   t->tree = live >> 16;
   t->slow_tag = ld_relaxed(&cflame__rec_on) ||
-                        ld_relaxed(&cflame__clock_mode) != CFLAME__CLOCK_TSC
+                        ld_relaxed(&cflame__clock_mode) != CFLAME__CLOCK_TSC ||
+                        ld_relaxed(&cflame__precise)
                     ? CFLAME__SERIAL_NONE
                     : 0;
   t->start = t->last = cflame__now();
@@ -148,8 +149,10 @@ int cflame__thread_begin(cflame__thread_t *t, uint64_t live) {
     cflame__record(t, CFLAME_RECORD_BEGIN, t->top->node->index,
                    fresh ? t->start : cflame__now());
   }
-  /* The exit fast path handles only record-free sessions on the TSC. */
-  t->slow_tag = rec || ld_relaxed(&cflame__clock_mode) != CFLAME__CLOCK_TSC
+  /* The exit fast path handles only record-free sessions on the TSC, out
+   * of precise mode. */
+  t->slow_tag = rec || ld_relaxed(&cflame__clock_mode) != CFLAME__CLOCK_TSC ||
+                        ld_relaxed(&cflame__precise)
                     ? CFLAME__SERIAL_NONE
                     : 0;
   st_release(&t->session, live);

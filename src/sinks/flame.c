@@ -327,7 +327,10 @@ static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
   vt.name = "flame";
   vt.needs = (opts.mode == CFLAME_FLAME_STREAM ? CFLAME_SINK_RECORDS
                                                 : CFLAME_SINK_TREES) |
-             (opts.fields_in_frame ? CFLAME_SINK_FIELDS : 0u);
+             (opts.fields_in_frame ? CFLAME_SINK_FIELDS : 0u) |
+             (opts.compensate && opts.mode == CFLAME_FLAME_AGGREGATE
+                  ? CFLAME_SINK_PRECISE
+                  : 0u);
   vt.ring = opts.stream_records;
   vt.attach = attach;
   vt.records = records;

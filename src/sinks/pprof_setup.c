@@ -67,7 +67,8 @@ static int install(cflame_write_fn fn, void *ctx, int fd, int own_fd,
   vt.size = sizeof vt;
   vt.name = "pprof";
   vt.needs =
-      CFLAME_SINK_TREES | (p->opts.fields_in_frame ? CFLAME_SINK_FIELDS : 0u);
+      CFLAME_SINK_TREES | (p->opts.fields_in_frame ? CFLAME_SINK_FIELDS : 0u) |
+      (p->opts.compensate ? CFLAME_SINK_PRECISE : 0u);
   cflame__pprof_callbacks(&vt);
   vt.close = close_sink;
   vt.forked = forked;

@@ -119,4 +119,24 @@ static inline uint64_t cflame__plat_tsc(void) {
 }
 #endif
 
+/* Waits for every earlier instruction to finish before later ones start
+ * (precise mode: cflame's own work never overlaps the program's). */
+static inline void cflame__plat_fence(void) {
+#if defined(CFLAME_FAKE_TSC)
+#elif defined(__x86_64__) || defined(__i386__)
+  __asm__ __volatile__("lfence" ::: "memory");
+#elif defined(__aarch64__)
+  __asm__ __volatile__("isb" ::: "memory");
+#endif
+}
+
+/* A clock read that neither starts before earlier work has finished nor
+ * lets later work start before it. */
+static inline uint64_t cflame__plat_tsc_fenced(void) {
+  cflame__plat_fence();
+  uint64_t v = cflame__plat_tsc();
+  cflame__plat_fence();
+  return v;
+}
+
 #endif /* CFLAME_PLATFORM_H */

@@ -16,6 +16,7 @@
  *   off        the same loop compiled with CFLAME_ENABLED=0
  *   aggregate  default options, output to /dev/null
  *   stream     CFLAME_FLAME_STREAM, output to /dev/null
+ *   compensate aggregate with compensate on (precise mode), to /dev/null
  *   stream_file  the same into a regular file in $TMPDIR or /tmp (removed
  *              after; about 60 bytes per pair, several GB in a full run)
  *   fields     CFLAME_SPAN_F with one i64 field, aggregate, fields ignored
@@ -261,7 +262,8 @@ enum {
   C_TEARDOWN = 1 << 11,
   C_PPROF = 1 << 12,
   C_STREAM_FILE = 1 << 13,
-  C_ALL = (1 << 14) - 1
+  C_COMPENSATE = 1 << 14,
+  C_ALL = (1 << 15) - 1
 };
 
 static const struct {
@@ -275,6 +277,7 @@ static const struct {
                   {"flush100k", C_FLUSH},   {"pprof100k", C_PPROF},
                   {"rss", C_RSS},
                   {"siblings", C_SIBLINGS}, {"teardown", C_TEARDOWN},
+                  {"compensate", C_COMPENSATE},
                   {"all", C_ALL}};
 
 static struct {
@@ -396,6 +399,17 @@ static void case_simple(const char *label, loop_fn fn, int fd, int mode) {
     note("stream: %" PRIu64 " lines, %" PRIu64 " bytes written to /dev/null",
          s1.lines_written - s0.lines_written,
          s1.bytes_written - s0.bytes_written);
+}
+
+/* Aggregate with compensate on: precise mode (fenced clock reads, no fast
+ * paths), which is what taking cflame's cost out costs. */
+static void case_compensate(int fd) {
+  cflame_flame_opts_t o = cflame_flame_opts_default();
+  o.compensate = true;
+  cflame_guard_t *g = install_opts(fd, &o);
+  stat_t s = measure(loop_spans);
+  CHECK(cflame_guard_drop(g));
+  row("aggregate, compensate (precise)", s);
 }
 
 /* Stream mode into a regular file (in $TMPDIR, else /tmp; removed after). */
@@ -806,6 +820,10 @@ static int callgrind_case(const char *name, uint64_t n) {
   }
   else if (!strcmp(name, "stream"))
     mode = CFLAME_FLAME_STREAM;
+  else if (!strcmp(name, "compensate")) {
+    mode = CFLAME_FLAME_AGGREGATE;
+    o.compensate = true;
+  }
   else if (!strcmp(name, "filtered")) {
     mode = CFLAME_FLAME_AGGREGATE;
     filtered = 1;
@@ -848,11 +866,11 @@ static void usage(FILE *f) {
           "usage: cflame-bench [--quick] [--runs K] [--ms T] "
           "[--case NAME[,NAME...]]...\n"
           "       cflame-bench --callgrind-case NAME N\n"
-          "cases: nosink filtered off aggregate siblings stream stream_file fields "
-          "registry "
+          "cases: nosink filtered off aggregate siblings stream stream_file "
+          "compensate fields registry "
           "threads2 flush100k pprof100k teardown rss all\n"
           "callgrind cases: empty rdtsc gettime off nosink filtered "
-          "aggregate stream fields fields_frame registry\n");
+          "aggregate siblings stream compensate fields fields_frame registry\n");
 }
 
 static int parse_cases(const char *arg) {
@@ -948,6 +966,8 @@ int main(int argc, char **argv) {
                 CFLAME_FLAME_AGGREGATE);
   if (opt.cases & C_STREAM)
     case_simple("stream", loop_spans, devnull, CFLAME_FLAME_STREAM);
+  if (opt.cases & C_COMPENSATE)
+    case_compensate(devnull);
   if (opt.cases & C_STREAM_FILE)
     case_stream_file();
   if (opt.cases & C_FIELDS)

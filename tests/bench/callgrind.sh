@@ -57,7 +57,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 bench=${1:--}
 n=${2:-200000}
-cases=${CASES:-"empty rdtsc gettime off nosink filtered aggregate siblings stream fields fields_frame registry realistic"}
+cases=${CASES:-"empty rdtsc gettime off nosink filtered aggregate siblings stream compensate fields fields_frame registry realistic"}
 rn=${RN:-2}
 
 case $n in
