@@ -16,13 +16,17 @@ uint64_t cflame__clock_now_slow(void);
  * Fast paths are off meanwhile. Set with the session (sink lock). */
 extern int cflame__precise;
 
-/* One read per enter/exit; the TSC case stays inline. */
-static inline uint64_t cflame__now(void) {
+/* One read per enter/exit; the TSC case stays inline. `precise`: the
+ * caller's read of cflame__precise (the span paths need it again). */
+static inline uint64_t cflame__now_as(int precise) {
+  if (cflame_unlikely(precise)) /* only ever set with the TSC */
+    return cflame__plat_tsc_fenced();
   if (cflame_likely(ld_relaxed(&cflame__clock_mode) == CFLAME__CLOCK_TSC))
-    return cflame_unlikely(ld_relaxed(&cflame__precise))
-               ? cflame__plat_tsc_fenced()
-               : cflame__plat_tsc();
+    return cflame__plat_tsc();
   return cflame__clock_now_slow();
+}
+static inline uint64_t cflame__now(void) {
+  return cflame__now_as(ld_relaxed(&cflame__precise));
 }
 
 /* Nanoseconds for event timestamps: the user clock if set, else

@@ -266,15 +266,16 @@ cflame__frame_redo(cflame__frame_t *f, cflame__node_t *node, uint64_t serial,
 /* The fast paths only run in record-free sessions with the TSC clock, out
  * of precise mode (clock.h), on a thread set up for the live session
  * (cflame__fast equals its session); everything else, including the first
- * span of a thread, takes these out-of-line routes. Keeping every call out of the fast paths (or in tail
- * position) lets them run in caller-saved registers with no stack frame. */
-__attribute__((noinline)) static cflame_token_t
-enter_generic(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
+ * span of a thread, takes these out-of-line routes. Keeping every call out
+ * of the fast paths (or in tail position) lets them run in caller-saved
+ * registers with no stack frame. `precise` (a constant): precise mode's
+ * copy, out of line of its own so that the others keep their registers. */
+static inline __attribute__((always_inline)) cflame_token_t
+enter_body(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra, int precise) {
   cflame__thread_t *t = tls;
   if (t->session != ld_acquire(&cflame__live))
     return enter_setup(cs, sp, ra);
-  int precise = ld_relaxed(&cflame__precise);
-  uint64_t now = cflame__now();
+  uint64_t now = cflame__now_as(precise);
   cflame__frame_t *top = t->top;
   cflame__node_t *cur = top->node;
   cflame__node_t *child = cur->cache;
@@ -289,6 +290,18 @@ enter_generic(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
   if (precise)
     cflame__plat_fence(); /* done before the span's work starts */
   return serial;
+}
+
+__attribute__((noinline)) static cflame_token_t
+enter_precise(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
+  return enter_body(cs, sp, ra, 1);
+}
+
+__attribute__((noinline)) static cflame_token_t
+enter_generic(cflame_callsite_t *cs, uintptr_t sp, uintptr_t ra) {
+  if (cflame_unlikely(ld_relaxed(&cflame__precise)))
+    return enter_precise(cs, sp, ra);
+  return enter_body(cs, sp, ra, 0);
 }
 
 /* The one-entry cache missed: try the sibling entered after the cached one
@@ -335,9 +348,9 @@ enter_unhinted(cflame_callsite_t *cs, uint64_t now, uintptr_t sp,
   return miss(cs, now, sp, ra, 1);
 }
 
-__attribute__((noinline)) static void end_generic(cflame_token_t tok,
-                                                  cflame__thread_t *t) {
-  if (ld_relaxed(&cflame__precise))
+static inline __attribute__((always_inline)) void
+end_body(cflame_token_t tok, cflame__thread_t *t, int precise) {
+  if (precise)
     cflame__plat_fence(); /* the span's work is done before this starts */
   cflame__frame_t *top = t->top;
   if ((int64_t)tok <= 0 || t->overflow ||
@@ -345,13 +358,27 @@ __attribute__((noinline)) static void end_generic(cflame_token_t tok,
     end_slow(t, tok);
     return;
   }
-  uint64_t now = cflame__now();
+  uint64_t now = cflame__now_as(precise);
   t->top = top - 1;
   cflame__charge(t, top->node, now);
   if (t->stream)
     cflame__record(t, CFLAME_RECORD_EXIT, top[-1].node->index, now);
-  if (ld_relaxed(&cflame__precise))
+  if (precise)
     cflame__plat_fence();
+}
+
+__attribute__((noinline)) static void end_precise(cflame_token_t tok,
+                                                  cflame__thread_t *t) {
+  end_body(tok, t, 1);
+}
+
+__attribute__((noinline)) static void end_generic(cflame_token_t tok,
+                                                  cflame__thread_t *t) {
+  if (cflame_unlikely(ld_relaxed(&cflame__precise))) {
+    end_precise(tok, t);
+    return;
+  }
+  end_body(tok, t, 0);
 }
 
 /* own_ra (a constant): ra is the return address of the function enter_fast
