@@ -15,7 +15,8 @@
  * /dev/null, the real thing), four (the same, calling four functions in
  * turn, so cflame's one-entry child cache misses), callback (the same,
  * called from an instrumented function through code that is not, like a
- * qsort comparator). This file itself is not instrumented. */
+ * qsort comparator); callgrind only: compensate (instr with compensate on,
+ * precise mode). This file itself is not instrumented. */
 #define _GNU_SOURCE
 #include <cflame.h>
 
@@ -99,9 +100,13 @@ static void row(const char *name, loop_fn fn, uint64_t n, int runs,
          base > 0 ? med / base : 1.0);
 }
 
-static cflame_guard_t *install(int fd) {
+/* A flame sink on fd; `compensate`: with its own cost taken out (precise
+ * mode). */
+static cflame_guard_t *install(int fd, int compensate) {
+  cflame_flame_opts_t o = cflame_flame_opts_default();
+  o.compensate = compensate;
   cflame_guard_t *g = NULL;
-  int rc = cflame_flame_fd(fd, NULL, &g);
+  int rc = cflame_flame_fd(fd, &o, &g);
   if (rc < 0) {
     fprintf(stderr, "cflame-bench-instr: %s\n", cflame_strerror(rc));
     exit(1);
@@ -123,7 +128,7 @@ static double median_of(loop_fn fn, uint64_t n, int runs) {
 
 static int callgrind_case(const char *name, uint64_t n) {
   loop_fn fn;
-  int sink = 0;
+  int sink = 0, compensate = 0;
   if (!strcmp(name, "empty"))
     fn = loop_plain;
   else if (!strcmp(name, "rdtsc"))
@@ -139,6 +144,9 @@ static int callgrind_case(const char *name, uint64_t n) {
   } else if (!strcmp(name, "four")) {
     fn = loop_four;
     sink = 1;
+  } else if (!strcmp(name, "compensate")) {
+    fn = loop_instr;
+    sink = compensate = 1;
   } else if (!strcmp(name, "callback")) {
     fn = loop_via;
     sink = 1;
@@ -147,7 +155,7 @@ static int callgrind_case(const char *name, uint64_t n) {
     return 2;
   }
   int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  cflame_guard_t *g = sink ? install(fd) : NULL;
+  cflame_guard_t *g = sink ? install(fd, compensate) : NULL;
   fn(20000);
   fn(n);
   cflame_guard_drop(g);
@@ -173,7 +181,7 @@ int main(int argc, char **argv) {
   row("empty call, not instrumented", loop_plain, n, runs, base);
   row("two rdtsc reads", loop_rdtsc, n, runs, base);
   row("instrumented, no sink", loop_instr, n, runs, base);
-  cflame_guard_t *g = install(fd);
+  cflame_guard_t *g = install(fd, 0);
   row("instrumented, excluded by name", loop_excluded, n, runs, base);
   row("instrumented, aggregate sink", loop_instr, n, runs, base);
   row("same, four functions in turn", loop_four, n, runs, base);
