@@ -509,7 +509,8 @@ CFLAME_API int cflame_timeline_writer(cflame_write_fn fn, void *ctx,
  * CFLAME_TIMELINE=path: a timeline sink (both may be set: two sinks);
  * CFLAME_FLAME=path: a flame sink, with CFLAME_FLAME_MODE=aggregate|stream,
  * CFLAME_FLAME_EMPTY_SAMPLES, _THREADS_COLLAPSED, _MODULE_PATH,
- * _FILE_AND_LINE, _FIELDS_IN_FRAME = 0|1; CFLAME_PPROF=path: a pprof sink;
+ * _FILE_AND_LINE, _FIELDS_IN_FRAME, _COMPENSATE = 0|1; CFLAME_PPROF=path: a
+ * pprof sink;
  * CFLAME_CLOCK=auto|tsc|monotonic
  * (CFLAME_FILTER is read at first use). A bad value is reported through
  * the error callback and the default kept. Files are never opened through

@@ -62,6 +62,7 @@ static int env_flame(cflame_guard_t **out) {
   (void)env_bool("CFLAME_FLAME_MODULE_PATH", &o.module_path);
   (void)env_bool("CFLAME_FLAME_FILE_AND_LINE", &o.file_and_line);
   (void)env_bool("CFLAME_FLAME_FIELDS_IN_FRAME", &o.fields_in_frame);
+  (void)env_bool("CFLAME_FLAME_COMPENSATE", &o.compensate);
   return cflame__flame_open(path, 1, &o, out);
 }
 
