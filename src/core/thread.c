@@ -68,6 +68,16 @@ cflame__thread_t *cflame__thread_new(void) {
   return t;
 }
 
+/* The tag of a thread's frames in a session that records (`rec`) or not:
+ * the exit fast path handles only record-free sessions on the TSC, out of
+ * precise mode; every other frame carries CFLAME__SERIAL_NONE. */
+static uint64_t slow_tag(int rec) {
+  return rec || ld_relaxed(&cflame__clock_mode) != CFLAME__CLOCK_TSC ||
+                 ld_relaxed(&cflame__precise)
+             ? CFLAME__SERIAL_NONE
+             : 0;
+}
+
 cflame__thread_t *cflame__thread_scratch(void) {
   cflame__thread_t *t = thread_alloc();
   if (!t)
@@ -75,11 +85,7 @@ cflame__thread_t *cflame__thread_scratch(void) {
   uint64_t live = ld_relaxed(&cflame__live);
   t->serial = UINT64_C(0x7fffff) << 40;
   t->tree = live >> 16;
-  t->slow_tag = ld_relaxed(&cflame__rec_on) ||
-                        ld_relaxed(&cflame__clock_mode) != CFLAME__CLOCK_TSC ||
-                        ld_relaxed(&cflame__precise)
-                    ? CFLAME__SERIAL_NONE
-                    : 0;
+  t->slow_tag = slow_tag(ld_relaxed(&cflame__rec_on));
   t->start = t->last = cflame__now();
   t->session = live;
   return t;
@@ -149,12 +155,7 @@ int cflame__thread_begin(cflame__thread_t *t, uint64_t live) {
     cflame__record(t, CFLAME_RECORD_BEGIN, t->top->node->index,
                    fresh ? t->start : cflame__now());
   }
-  /* The exit fast path handles only record-free sessions on the TSC, out
-   * of precise mode. */
-  t->slow_tag = rec || ld_relaxed(&cflame__clock_mode) != CFLAME__CLOCK_TSC ||
-                        ld_relaxed(&cflame__precise)
-                    ? CFLAME__SERIAL_NONE
-                    : 0;
+  t->slow_tag = slow_tag(rec);
   st_release(&t->session, live);
   return 0;
 }
