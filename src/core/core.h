@@ -525,6 +525,9 @@ cflame__site_t *cflame__registry_site(uint32_t id);
 /* A malloc'd sanitized copy of in[0..len) (a frame name); *repaired set to
  * 1 if anything had to change. NULL if out of memory. */
 char *cflame__sanitized_copy(const char *in, size_t len, int *repaired);
+/* The same for a NUL-terminated string (read up to 4 names' length; NULL
+ * reads as empty). */
+char *cflame__sanitized_str(const char *s, int *repaired);
 /* s's sanitized name. An instrumented function's site is named here, the
  * first time anything reads its name (a sink, at a flush or a drain), not
  * when its function is first called; "[unknown]" if out of memory (named

@@ -49,6 +49,11 @@ char *cflame__sanitized_copy(const char *in, size_t len, int *repaired) {
   return out;
 }
 
+char *cflame__sanitized_str(const char *s, int *repaired) {
+  return cflame__sanitized_copy(s, s ? strnlen(s, CFLAME__NAME_MAX * 4) : 0,
+                                repaired);
+}
+
 static const char *basename_of(const char *path) {
   const char *b = path;
   for (const char *p = path; *p; p++)
@@ -121,8 +126,7 @@ static int module_repaired;
 static char *module_copy(const char *stem, int *repaired) {
   if (stem != module_in || !module_out) {
     int r = 0;
-    char *copy =
-        cflame__sanitized_copy(stem, strnlen(stem, CFLAME__NAME_MAX * 4), &r);
+    char *copy = cflame__sanitized_str(stem, &r);
     if (!copy)
       return NULL;
     module_in = stem;
@@ -154,13 +158,11 @@ uint32_t cflame__registry_register(cflame_callsite_t *cs) {
   if (CFLAME__CS_FN(cs) && name)
     s->raw = name; /* named when first read: cflame__site_name */
   else
-    s->name = cflame__sanitized_copy(
-        name, name ? strnlen(name, CFLAME__NAME_MAX * 4) : 0, &repaired);
+    s->name = cflame__sanitized_str(name, &repaired);
   if (s->raw && cs->target == cs->file) {
     s->target = s->file = module_copy(cs->target, &repaired);
   } else if (cs->target) {
-    s->target = cflame__sanitized_copy(
-        cs->target, strnlen(cs->target, CFLAME__NAME_MAX * 4), &repaired);
+    s->target = cflame__sanitized_str(cs->target, &repaired);
   } else {
     /* The stem of the file: src/net/parser.c -> parser. */
     const char *dot = strrchr(base, '.');
@@ -168,8 +170,7 @@ uint32_t cflame__registry_register(cflame_callsite_t *cs) {
     s->target = n ? cflame__sanitized_copy(base, n, &repaired) : calloc(1, 1);
   }
   if (!s->file)
-    s->file = cflame__sanitized_copy(
-        base, strnlen(base, CFLAME__NAME_MAX * 4), &repaired);
+    s->file = cflame__sanitized_str(base, &repaired);
   /* Copies: a plugin's strings go with it at dlclose. */
   s->function = cs->function ? dup_bounded(cs->function) : NULL;
   s->line = cs->line;

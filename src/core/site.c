@@ -26,8 +26,7 @@ const char *cflame__site_name(cflame__site_t *s) {
   if (!s->raw)
     return unnamed;
   int repaired = 0;
-  name = cflame__sanitized_copy(
-      s->raw, strnlen(s->raw, CFLAME__NAME_MAX * 4), &repaired);
+  name = cflame__sanitized_str(s->raw, &repaired);
   if (!name)
     return unnamed;
   /* Two readers may name it at once: the first one's copy is kept. */
